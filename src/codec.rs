@@ -31,7 +31,10 @@ pub struct PacketCodec {
 impl PacketCodec {
     /// A codec that refuses payloads larger than `max_allowed_packet`.
     pub fn new(max_allowed_packet: usize) -> Self {
-        Self { max_allowed_packet, seq: 0 }
+        Self {
+            max_allowed_packet,
+            seq: 0,
+        }
     }
     /// Starts a new exchange: the next packet (sent or received) has sequence id 0.
     pub fn reset_seq(&mut self) {

@@ -23,7 +23,10 @@ impl std::fmt::Debug for AuthParams<'_> {
         f.debug_struct("AuthParams")
             .field("password", &"<redacted>")
             .field("secure_transport", &self.secure_transport)
-            .field("allow_public_key_retrieval", &self.allow_public_key_retrieval)
+            .field(
+                "allow_public_key_retrieval",
+                &self.allow_public_key_retrieval,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,175 @@
+//! Opening a connection: transport, greeting, capability negotiation and authentication.
+//!
+//! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase.html>
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpStream, UnixStream};
+use tokio_util::codec::Framed;
+
+use super::transport::Transport;
+use crate::codec::PacketCodec;
+use crate::error::{Error, ErrorKind, Result};
+use crate::opts::Opts;
+use crate::protocol::auth::{AuthFlow, AuthParams, AuthStep};
+use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
+use crate::protocol::handshake::{Handshake, HandshakeResponse};
+use crate::protocol::response::{self, ErrPacket};
+use crate::protocol::ProtocolError;
+
+/// An authenticated connection, ready for commands.
+#[derive(Debug)]
+pub(crate) struct Live {
+    pub(crate) framed: Framed<Transport, PacketCodec>,
+    /// Capabilities in effect (ours intersected with the server's).
+    pub(crate) capabilities: u32,
+    /// The server's id for this connection (for `KILL`).
+    pub(crate) connection_id: u32,
+    /// The server's version string.
+    pub(crate) server_version: String,
+    /// True for MariaDB.
+    pub(crate) is_mariadb: bool,
+    /// Status flags of the last OK/EOF.
+    pub(crate) status: u16,
+}
+
+/// Capabilities this client asks for (before intersecting with the server's).
+const CLIENT_CAPABILITIES: u32 = caps::CLIENT_LONG_PASSWORD
+    | caps::CLIENT_LONG_FLAG
+    | caps::CLIENT_PROTOCOL_41
+    | caps::CLIENT_TRANSACTIONS
+    | caps::CLIENT_SECURE_CONNECTION
+    | caps::CLIENT_MULTI_RESULTS
+    | caps::CLIENT_PS_MULTI_RESULTS
+    | caps::CLIENT_PLUGIN_AUTH
+    | caps::CLIENT_CONNECT_ATTRS
+    | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+    | caps::CLIENT_DEPRECATE_EOF;
+
+/// Connects, bounded by the connect timeout. `db` is the schema to select at connect.
+pub(crate) async fn connect(opts: &Opts, db: Option<&str>) -> Result<Live> {
+    match tokio::time::timeout(opts.connect_timeout(), connect_inner(opts, db)).await {
+        Ok(res) => res,
+        Err(_) => Err(Error::timeout(format!(
+            "connect to {} did not finish within {:?}",
+            endpoint(opts),
+            opts.connect_timeout()
+        ))),
+    }
+}
+
+fn endpoint(opts: &Opts) -> String {
+    match opts.socket() {
+        Some(path) => path.display().to_string(),
+        None => format!("{}:{}", opts.host(), opts.port()),
+    }
+}
+
+async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
+    let transport = match opts.socket() {
+        Some(path) => Transport::Unix(UnixStream::connect(path).await.map_err(|e| {
+            Error::from(e).with_detail(format!("connecting to {}", path.display()))
+        })?),
+        None => {
+            let stream = TcpStream::connect((opts.host(), opts.port()))
+                .await
+                .map_err(|e| {
+                    Error::from(e).with_detail(format!("connecting to {}", endpoint(opts)))
+                })?;
+            stream.set_nodelay(true)?;
+            Transport::Tcp(stream)
+        }
+    };
+    let secure_transport = transport.is_secure();
+    let mut framed = Framed::new(transport, PacketCodec::new(opts.max_allowed_packet()));
+
+    let greeting = next_packet(&mut framed).await?;
+    if response::is_err(&greeting) {
+        // e.g. 1040 "Too many connections" or 1130 "Host is not allowed to connect".
+        return Err(Error::server(ErrPacket::parse(&greeting, 0)?));
+    }
+    let handshake = Handshake::parse(&greeting)?;
+    for (cap, name) in [
+        (caps::CLIENT_PROTOCOL_41, "CLIENT_PROTOCOL_41"),
+        (caps::CLIENT_SECURE_CONNECTION, "CLIENT_SECURE_CONNECTION"),
+        (caps::CLIENT_PLUGIN_AUTH, "CLIENT_PLUGIN_AUTH"),
+    ] {
+        if handshake.capabilities & cap == 0 {
+            return Err(ProtocolError::MissingCapability(name).into());
+        }
+    }
+    let mut wanted = CLIENT_CAPABILITIES;
+    if db.is_some() {
+        wanted |= caps::CLIENT_CONNECT_WITH_DB;
+    }
+    let capabilities = wanted & handshake.capabilities;
+
+    let server_public_key = opts.load_server_public_key()?;
+    let params = AuthParams {
+        password: opts.password_bytes(),
+        secure_transport,
+        server_public_key: server_public_key.as_deref(),
+        allow_public_key_retrieval: opts.allow_public_key_retrieval(),
+    };
+    let default_plugin = if handshake.auth_plugin.is_empty() {
+        "mysql_native_password"
+    } else {
+        handshake.auth_plugin.as_str()
+    };
+    let (mut flow, plugin, auth_response) =
+        AuthFlow::start(default_plugin, &handshake.scramble, &params)?;
+
+    let attrs = [
+        ("_client_name", "actix-mysql"),
+        ("_client_version", env!("CARGO_PKG_VERSION")),
+    ];
+    let response = HandshakeResponse {
+        capabilities,
+        max_packet_size: u32::try_from(opts.max_allowed_packet()).unwrap_or(u32::MAX),
+        collation: UTF8MB4_GENERAL_CI,
+        username: opts.user(),
+        auth_response: &auth_response,
+        database: db,
+        auth_plugin: &plugin,
+        connect_attrs: &attrs,
+    };
+    let mut buf = BytesMut::with_capacity(128);
+    response.encode(&mut buf);
+    framed.send(&buf[..]).await?;
+
+    let ok = loop {
+        let packet = next_packet(&mut framed).await?;
+        match flow.next(&packet, capabilities, &params)? {
+            AuthStep::Send(data) => framed.send(&data[..]).await?,
+            AuthStep::Continue => {}
+            AuthStep::Done(ok) => break ok,
+            AuthStep::Failed(err) => return Err(Error::auth_refused(err)),
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(ProtocolError::Unexpected("authentication step").into());
+            }
+        }
+    };
+    framed.codec_mut().reset_seq();
+    tracing::debug!(
+        connection_id = handshake.connection_id,
+        server_version = %handshake.server_version,
+        "connected"
+    );
+    Ok(Live {
+        framed,
+        capabilities,
+        connection_id: handshake.connection_id,
+        is_mariadb: handshake.is_mariadb(),
+        server_version: handshake.server_version,
+        status: ok.status,
+    })
+}
+
+async fn next_packet(framed: &mut Framed<Transport, PacketCodec>) -> Result<Bytes> {
+    match framed.next().await {
+        Some(Ok(p)) => Ok(p),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(Error::new(ErrorKind::Io)
+            .with_detail("the server closed the connection during the handshake")),
+    }
+}

@@ -1,0 +1,161 @@
+//! The messages a [`Connection`](super::Connection) actor handles.
+//!
+//! Each message answers with a `Result<_, Error>`, so inside actix handlers the reply composes
+//! with `?`:
+//!
+//! ```no_run
+//! use actix::prelude::*;
+//! use actix_mysql::{Client, Opts, messages::Query};
+//!
+//! # async fn demo() -> Result<(), actix_mysql::Error> {
+//! let client = Client::new(Opts::from_url("mysql://root@127.0.0.1/")?);
+//! let rows = client.addr().send(Query::new("SELECT 1")).await??;
+//! assert_eq!(rows[0].get::<i64>(0), 1);
+//! # Ok(())
+//! # }
+//! ```
+use actix::Message;
+
+use crate::error::Result;
+use crate::row::{ExecResult, QueryResult, Row};
+
+/// Runs a text-protocol query and returns the rows of its first result set.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub(crate) sql: String,
+    pub(crate) retry_safe: bool,
+}
+
+impl Query {
+    /// A query with the given SQL.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Query {
+            sql: sql.into(),
+            retry_safe: false,
+        }
+    }
+
+    /// Declares the query safe to send again when the connection is lost after it was written
+    /// and before its reply arrived (e.g. a read-only `SELECT`). By default such a query fails
+    /// with [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) instead.
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = safe;
+        self
+    }
+}
+
+impl Message for Query {
+    type Result = Result<Vec<Row>>;
+}
+
+/// Runs a text-protocol query and returns every result it produced (several for a
+/// multi-statement query or a stored procedure `CALL`).
+#[derive(Debug, Clone)]
+pub struct QueryMulti {
+    pub(crate) sql: String,
+    pub(crate) retry_safe: bool,
+}
+
+impl QueryMulti {
+    /// A query with the given SQL.
+    pub fn new(sql: impl Into<String>) -> Self {
+        QueryMulti {
+            sql: sql.into(),
+            retry_safe: false,
+        }
+    }
+
+    /// See [`Query::retry_safe`].
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = safe;
+        self
+    }
+}
+
+impl Message for QueryMulti {
+    type Result = Result<Vec<QueryResult>>;
+}
+
+/// Runs a statement that returns no rows (INSERT, UPDATE, DDL, ...) and returns its outcome.
+#[derive(Debug, Clone)]
+pub struct Execute {
+    pub(crate) sql: String,
+    pub(crate) retry_safe: bool,
+}
+
+impl Execute {
+    /// A statement with the given SQL.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Execute {
+            sql: sql.into(),
+            retry_safe: false,
+        }
+    }
+
+    /// See [`Query::retry_safe`]; only for idempotent statements.
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = safe;
+        self
+    }
+}
+
+impl Message for Execute {
+    type Result = Result<ExecResult>;
+}
+
+/// Changes the default database (`COM_INIT_DB`). The choice is remembered and restored when
+/// the connection is reopened.
+#[derive(Debug, Clone)]
+pub struct SelectDb {
+    pub(crate) db: String,
+}
+
+impl SelectDb {
+    /// Selects `db`.
+    pub fn new(db: impl Into<String>) -> Self {
+        SelectDb { db: db.into() }
+    }
+}
+
+impl Message for SelectDb {
+    type Result = Result<()>;
+}
+
+/// Checks that the server answers (`COM_PING`), connecting first if needed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ping;
+
+impl Message for Ping {
+    type Result = Result<()>;
+}
+
+/// Resets the session (`COM_RESET_CONNECTION`): rolls back, drops temporary tables, clears
+/// user variables and session settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResetConnection;
+
+impl Message for ResetConnection {
+    type Result = Result<()>;
+}
+
+/// Returns facts about the current connection (or `None` while it is not open).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GetInfo;
+
+/// Facts about an open connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The server's id for this connection (as in `SHOW PROCESSLIST`, usable with `KILL`).
+    pub connection_id: u32,
+    /// The server's version string.
+    pub server_version: String,
+    /// True for MariaDB.
+    pub is_mariadb: bool,
+    /// Status flags of the last reply.
+    pub status: u16,
+}
+
+impl Message for GetInfo {
+    type Result = Option<ConnectionInfo>;
+}

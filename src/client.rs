@@ -1,0 +1,166 @@
+//! The public handle to a connection actor.
+use actix::{Addr, Supervisor};
+
+use crate::actor::messages::{
+    ConnectionInfo, Execute, GetInfo, Ping, Query, QueryMulti, ResetConnection, SelectDb,
+};
+use crate::actor::Connection;
+use crate::error::{Error, Result};
+use crate::opts::Opts;
+use crate::row::{ExecResult, QueryResult, Row};
+
+/// A cheap, cloneable handle to one supervised connection actor.
+///
+/// Every clone talks to the same connection; commands run one at a time, in the order they
+/// arrive.
+///
+/// # Behavior
+///
+/// - **Lazy connect**: creating a client does no I/O; the first command connects.
+/// - **Ordering**: commands from all clones are queued in arrival order.
+/// - **Cancellation**: dropping a command's future before it was sent removes it from the
+///   queue; after it was sent, the connection still reads the whole reply, so the next command
+///   is not affected.
+/// - **Lost connection**: a command that was sent but not answered fails with
+///   [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost)
+///   ([`Error::may_have_executed`] is true), unless it was declared retry-safe; the supervisor
+///   restarts the actor, and queued commands run on a new connection.
+/// - **Database**: the database from the options is selected at connect; [`Client::select_db`]
+///   is remembered and selected again when the connection is reopened.
+///
+/// ```no_run
+/// use actix_mysql::{Client, Opts};
+///
+/// #[actix::main]
+/// async fn main() -> Result<(), actix_mysql::Error> {
+///     let client = Client::new(Opts::from_url("mysql://root:secret@127.0.0.1:3306/test")?);
+///     client.execute("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, name TEXT)").await?;
+///     let res = client.execute("INSERT INTO t VALUES (1, 'one')").await?;
+///     assert_eq!(res.affected_rows, 1);
+///     for row in client.query("SELECT id, name FROM t").await? {
+///         let id: i32 = row.get("id");
+///         let name: String = row.get("name");
+///         println!("{id} {name}");
+///     }
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    addr: Addr<Connection>,
+}
+
+impl Client {
+    /// Starts a supervised connection actor on the current arbiter. No I/O happens until the
+    /// first command.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix system (e.g. not inside `#[actix::main]` or an actix-web server).
+    pub fn new(opts: Opts) -> Self {
+        let addr = Supervisor::start(move |_| Connection::new(opts));
+        Client { addr }
+    }
+
+    /// Parses `url` (see [`Opts::from_url`]) and starts a client.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an invalid URL.
+    pub fn from_url(url: &str) -> Result<Self> {
+        Ok(Client::new(Opts::from_url(url)?))
+    }
+
+    /// The address of the connection actor, for sending the [`messages`](crate::messages)
+    /// directly from other actors.
+    pub fn addr(&self) -> &Addr<Connection> {
+        &self.addr
+    }
+
+    /// Runs a query and returns the rows of its first result set (empty for a statement that
+    /// returns none).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Server`](crate::ErrorKind::Server) with the server's code, SQLSTATE,
+    /// message and this SQL when the server refuses the statement; the connection stays usable.
+    /// Connection failures as described in [Behavior](Client#behavior).
+    pub async fn query(&self, sql: impl Into<String>) -> Result<Vec<Row>> {
+        self.addr.send(Query::new(sql)).await?
+    }
+
+    /// Runs a query that is safe to send again if the connection is lost before its reply
+    /// arrives (for reads and idempotent statements).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], except that a lost connection re-sends the query.
+    pub async fn query_retry_safe(&self, sql: impl Into<String>) -> Result<Vec<Row>> {
+        self.addr.send(Query::new(sql).retry_safe(true)).await?
+    }
+
+    /// Runs a query and returns its first row, if any.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`].
+    pub async fn query_first(&self, sql: impl Into<String>) -> Result<Option<Row>> {
+        Ok(self.query(sql).await?.into_iter().next())
+    }
+
+    /// Runs a query and returns every result (several for a stored procedure `CALL`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`]; an error in a later statement fails the whole call.
+    pub async fn query_multi(&self, sql: impl Into<String>) -> Result<Vec<QueryResult>> {
+        self.addr.send(QueryMulti::new(sql)).await?
+    }
+
+    /// Runs a statement without rows and returns its outcome: affected rows, insert id, info
+    /// message, warning count and server status.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`].
+    pub async fn execute(&self, sql: impl Into<String>) -> Result<ExecResult> {
+        self.addr.send(Execute::new(sql)).await?
+    }
+
+    /// Changes the default database; remembered across reconnects.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Server`](crate::ErrorKind::Server) (1049) for an unknown database.
+    pub async fn select_db(&self, db: impl Into<String>) -> Result<()> {
+        self.addr.send(SelectDb::new(db)).await?
+    }
+
+    /// Checks that the server answers, connecting first if needed.
+    ///
+    /// # Errors
+    ///
+    /// When the server cannot be reached.
+    pub async fn ping(&self) -> Result<()> {
+        self.addr.send(Ping).await?
+    }
+
+    /// Resets the session state on the server (`COM_RESET_CONNECTION`).
+    ///
+    /// # Errors
+    ///
+    /// When the server refuses or cannot be reached.
+    pub async fn reset_connection(&self) -> Result<()> {
+        self.addr.send(ResetConnection).await?
+    }
+
+    /// Facts about the open connection (server connection id, version), or `None` while it is
+    /// closed.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) when the actor is gone.
+    pub async fn connection_info(&self) -> Result<Option<ConnectionInfo>> {
+        self.addr.send(GetInfo).await.map_err(Error::from)
+    }
+}

@@ -1,0 +1,406 @@
+//! Connection options and the `mysql://` URL format.
+//!
+//! # URL format
+//!
+//! ```text
+//! mysql://[user[:password]@]host[:port][/database][?param=value&...]
+//! ```
+//!
+//! User, password and database are percent-decoded. Parameters (unknown ones are an error):
+//!
+//! | parameter | meaning | default |
+//! |---|---|---|
+//! | `socket` | path of a unix domain socket to use instead of TCP | none |
+//! | `connect_timeout` | bound on TCP connect + handshake + authentication (`5s`, `500ms`, `2m`, or plain seconds) | `10s` |
+//! | `idle_timeout` | close the connection after this long with nothing to do (`0` = never) | never |
+//! | `max_allowed_packet` | largest packet accepted from the server, in bytes | 64 MiB |
+//! | `allow_public_key_retrieval` | let `caching_sha2_password`/`sha256_password` ask the server for its RSA key over plain TCP | `false` |
+//! | `server_public_key` | path of a PEM file with the server's RSA public key (pinned) | none |
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::percent_decode_str;
+
+use crate::error::{Error, Result};
+use crate::protocol::constants::DEFAULT_MAX_ALLOWED_PACKET;
+
+/// Options of a connection: where the server is, who to log in as, and how the connection
+/// behaves.
+///
+/// Build them with [`Opts::new`] and the `with_*` setters, or parse a URL with
+/// [`Opts::from_url`].
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_mysql::Opts;
+///
+/// let opts = Opts::new()
+///     .with_host("127.0.0.1")
+///     .with_port(3306)
+///     .with_user("app")
+///     .with_password("secret")
+///     .with_db("shop")
+///     .with_connect_timeout(Duration::from_secs(5));
+/// assert_eq!(opts.db(), Some("shop"));
+///
+/// let same = Opts::from_url("mysql://app:secret@127.0.0.1:3306/shop?connect_timeout=5s").unwrap();
+/// assert_eq!(same.connect_timeout(), Duration::from_secs(5));
+/// ```
+#[derive(Clone)]
+pub struct Opts {
+    host: String,
+    port: u16,
+    socket: Option<PathBuf>,
+    user: String,
+    password: Option<String>,
+    db: Option<String>,
+    connect_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    max_allowed_packet: usize,
+    allow_public_key_retrieval: bool,
+    server_public_key: Option<ServerPublicKey>,
+}
+
+/// A pinned RSA public key of the server.
+#[derive(Clone, Debug)]
+enum ServerPublicKey {
+    File(PathBuf),
+    Pem(Arc<[u8]>),
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            host: "127.0.0.1".into(),
+            port: 3306,
+            socket: None,
+            user: "root".into(),
+            password: None,
+            db: None,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            max_allowed_packet: DEFAULT_MAX_ALLOWED_PACKET,
+            allow_public_key_retrieval: false,
+            server_public_key: None,
+        }
+    }
+}
+
+impl fmt::Debug for Opts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opts")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("socket", &self.socket)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_allowed_packet", &self.max_allowed_packet)
+            .field(
+                "allow_public_key_retrieval",
+                &self.allow_public_key_retrieval,
+            )
+            .field("server_public_key", &self.server_public_key.is_some())
+            .finish()
+    }
+}
+
+impl Opts {
+    /// Default options: `root` without a password on `127.0.0.1:3306`, no database.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a `mysql://` URL (see the [module docs](self) for the parameters).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a malformed URL, a scheme other than
+    /// `mysql`/`mariadb`, a bad parameter value or an unknown parameter.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| Error::config(format!("invalid connection URL: {e}")))?;
+        if !matches!(parsed.scheme(), "mysql" | "mariadb") {
+            return Err(Error::config(format!(
+                "unsupported URL scheme {:?} (expected mysql://)",
+                parsed.scheme()
+            )));
+        }
+        let mut opts = Opts::new();
+        if let Some(host) = parsed.host_str() {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if !host.is_empty() {
+                opts.host = host.to_string();
+            }
+        }
+        if let Some(port) = parsed.port() {
+            opts.port = port;
+        }
+        if !parsed.username().is_empty() {
+            opts.user = decode(parsed.username(), "user")?;
+        }
+        if let Some(pw) = parsed.password() {
+            opts.password = Some(decode(pw, "password")?);
+        }
+        let path = parsed.path().trim_start_matches('/');
+        if !path.is_empty() {
+            opts.db = Some(decode(path, "database")?);
+        }
+        for (key, value) in parsed.query_pairs() {
+            let value = value.as_ref();
+            match key.as_ref() {
+                "socket" => opts.socket = Some(PathBuf::from(value)),
+                "connect_timeout" => opts.connect_timeout = parse_duration(&key, value)?,
+                "idle_timeout" => {
+                    let d = parse_duration(&key, value)?;
+                    opts.idle_timeout = (!d.is_zero()).then_some(d);
+                }
+                "max_allowed_packet" => {
+                    opts.max_allowed_packet = value.parse().map_err(|_| {
+                        Error::config(format!("max_allowed_packet: not a byte count: {value:?}"))
+                    })?
+                }
+                "allow_public_key_retrieval" => {
+                    opts.allow_public_key_retrieval = parse_bool(&key, value)?
+                }
+                "server_public_key" => {
+                    opts.server_public_key = Some(ServerPublicKey::File(PathBuf::from(value)))
+                }
+                other => {
+                    return Err(Error::config(format!("unknown URL parameter {other:?}")));
+                }
+            }
+        }
+        Ok(opts)
+    }
+
+    /// Sets the host name or IP address (default `127.0.0.1`).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+    /// Sets the TCP port (default 3306).
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+    /// Connects through a unix domain socket instead of TCP.
+    pub fn with_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.socket = Some(path.into());
+        self
+    }
+    /// Sets the user name (default `root`).
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = user.into();
+        self
+    }
+    /// Sets the password.
+    pub fn with_password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+    /// Sets the database used at connect (`CLIENT_CONNECT_WITH_DB`).
+    pub fn with_db(mut self, db: impl Into<String>) -> Self {
+        self.db = Some(db.into());
+        self
+    }
+    /// Bounds TCP connect + handshake + authentication (default 10 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Closes the connection after this long with nothing to do; the next query reopens it.
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+    /// Largest packet accepted from the server (default 64 MiB); larger ones are a protocol
+    /// error, refused before any memory is reserved for them.
+    pub fn with_max_allowed_packet(mut self, bytes: usize) -> Self {
+        self.max_allowed_packet = bytes;
+        self
+    }
+    /// Lets RSA-based authentication over plain TCP ask the server for its public key.
+    ///
+    /// A key fetched over an unencrypted connection can be replaced by a man in the middle,
+    /// which then learns the password: prefer [`Opts::with_server_public_key_pem`], TLS, or a
+    /// unix socket.
+    pub fn with_allow_public_key_retrieval(mut self, allow: bool) -> Self {
+        self.allow_public_key_retrieval = allow;
+        self
+    }
+    /// Pins the server's RSA public key (PEM text) for password encryption over plain TCP.
+    pub fn with_server_public_key_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.server_public_key = Some(ServerPublicKey::Pem(pem.into().into()));
+        self
+    }
+    /// Pins the server's RSA public key, read from a PEM file at connect time.
+    pub fn with_server_public_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.server_public_key = Some(ServerPublicKey::File(path.into()));
+        self
+    }
+
+    /// Host name or address.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+    /// TCP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// Unix socket path, when set.
+    pub fn socket(&self) -> Option<&Path> {
+        self.socket.as_deref()
+    }
+    /// User name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+    /// Database used at connect.
+    pub fn db(&self) -> Option<&str> {
+        self.db.as_deref()
+    }
+    /// Connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+    /// Idle timeout, when set.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+    /// Largest packet accepted from the server.
+    pub fn max_allowed_packet(&self) -> usize {
+        self.max_allowed_packet
+    }
+    /// Whether the server's RSA key may be fetched over plain TCP.
+    pub fn allow_public_key_retrieval(&self) -> bool {
+        self.allow_public_key_retrieval
+    }
+
+    pub(crate) fn password_bytes(&self) -> &[u8] {
+        self.password.as_deref().unwrap_or("").as_bytes()
+    }
+
+    /// Loads the pinned server public key, if any.
+    pub(crate) fn load_server_public_key(&self) -> Result<Option<Arc<[u8]>>> {
+        match &self.server_public_key {
+            None => Ok(None),
+            Some(ServerPublicKey::Pem(pem)) => Ok(Some(pem.clone())),
+            Some(ServerPublicKey::File(path)) => {
+                std::fs::read(path).map(|v| Some(v.into())).map_err(|e| {
+                    Error::config(format!(
+                        "cannot read server_public_key file {}",
+                        path.display()
+                    ))
+                    .with_source(e)
+                })
+            }
+        }
+    }
+}
+
+fn decode(s: &str, what: &str) -> Result<String> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| Error::config(format!("{what} in URL is not valid UTF-8 after decoding")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::config(format!("{key}: not a boolean: {value:?}"))),
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h` or a plain number of seconds.
+fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+    let bad = || Error::config(format!("{key}: not a duration: {value:?} (e.g. 5s, 500ms)"));
+    let (num, unit) = match value.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn parses_a_full_url() {
+        let o = Opts::from_url(
+            "mysql://us%40er:p%3Ass@db.example:3307/my%20db?connect_timeout=500ms&idle_timeout=2m&allow_public_key_retrieval=true&max_allowed_packet=1024",
+        )
+        .unwrap();
+        assert_eq!(o.host(), "db.example");
+        assert_eq!(o.port(), 3307);
+        assert_eq!(o.user(), "us@er");
+        assert_eq!(o.password_bytes(), b"p:ss");
+        assert_eq!(o.db(), Some("my db"));
+        assert_eq!(o.connect_timeout(), Duration::from_millis(500));
+        assert_eq!(o.idle_timeout(), Some(Duration::from_secs(120)));
+        assert!(o.allow_public_key_retrieval());
+        assert_eq!(o.max_allowed_packet(), 1024);
+    }
+
+    #[test]
+    fn parses_socket_and_defaults() {
+        let o = Opts::from_url("mysql://root@localhost?socket=/run/mysqld/mysqld.sock").unwrap();
+        assert_eq!(o.socket(), Some(Path::new("/run/mysqld/mysqld.sock")));
+        assert_eq!(o.port(), 3306);
+        assert_eq!(o.db(), None);
+        assert_eq!(o.idle_timeout(), None);
+    }
+
+    #[test]
+    fn rejects_unknown_parameters_and_bad_values() {
+        for url in [
+            "mysql://h/?bogus=1",
+            "mysql://h/?connect_timeout=soon",
+            "mysql://h/?allow_public_key_retrieval=maybe",
+            "postgres://h/",
+            "not a url",
+        ] {
+            let e = Opts::from_url(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_password() {
+        let o = Opts::new().with_password("hunter2");
+        let s = format!("{o:?}");
+        assert!(!s.contains("hunter2"), "{s}");
+        assert!(s.contains("<redacted>"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("k", "5").unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            parse_duration("k", "1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            parse_duration("k", "1h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert!(parse_duration("k", "-1s").is_err());
+        assert!(parse_duration("k", "").is_err());
+    }
+}
