@@ -2,7 +2,8 @@
 use actix::{Addr, Supervisor};
 
 use crate::actor::messages::{
-    ConnectionInfo, Execute, GetInfo, Ping, Query, QueryMulti, ResetConnection, SelectDb,
+    ConnectionInfo, ConnectionState, ConnectionStats, Execute, GetInfo, GetState, Ping, Query,
+    QueryMulti, ResetConnection, SelectDb,
 };
 use crate::actor::Connection;
 use crate::error::{Error, Result};
@@ -25,6 +26,16 @@ use crate::row::{ExecResult, QueryResult, Row};
 ///   [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost)
 ///   ([`Error::may_have_executed`] is true), unless it was declared retry-safe; the supervisor
 ///   restarts the actor, and queued commands run on a new connection.
+/// - **Idle close**: with an `idle_timeout`, a connection with nothing to do says `COM_QUIT`
+///   and closes; the actor stays, and the next command reconnects. A connection the server
+///   closes while idle (`wait_timeout`, `KILL`) is noticed at once and reopened on demand.
+/// - **Reconnect**: failed connects are retried with exponential backoff and jitter
+///   ([`ReconnectPolicy`](crate::ReconnectPolicy)) while commands are queued; a command waits at
+///   most `queue_timeout`. Server errors listed as temporary in the options reopen the
+///   connection and send the command again.
+/// - **Transactions**: when the connection is lost inside a transaction, the transaction's
+///   commands fail with [`ErrorKind::TransactionAborted`](crate::ErrorKind::TransactionAborted)
+///   and are never sent on the new connection.
 /// - **Database**: the database from the options is selected at connect; [`Client::select_db`]
 ///   is remembered and selected again when the connection is reopened.
 ///
@@ -152,6 +163,16 @@ impl Client {
     /// When the server refuses or cannot be reached.
     pub async fn reset_connection(&self) -> Result<()> {
         self.addr.send(ResetConnection).await?
+    }
+
+    /// What the connection is doing (for health checks), its counters, and how many commands
+    /// are queued.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) when the actor is gone.
+    pub async fn state(&self) -> Result<(ConnectionState, ConnectionStats, usize)> {
+        self.addr.send(GetState).await.map_err(Error::from)
     }
 
     /// Facts about the open connection (server connection id, version), or `None` while it is

@@ -44,6 +44,9 @@ pub enum ErrorKind {
     Closed,
     /// A queue bound was reached; the request was refused without being queued.
     QueueFull,
+    /// The connection was lost while a transaction was open: the transaction is gone (the
+    /// server rolled it back) and the statement was not sent again.
+    TransactionAborted,
 }
 
 /// An error returned by the server, as carried by an ERR packet.
@@ -162,6 +165,12 @@ impl Error {
         e
     }
 
+    pub(crate) fn transaction_aborted(may_have_executed: bool) -> Self {
+        let mut e = Error::new(ErrorKind::TransactionAborted);
+        e.0.may_have_executed = may_have_executed;
+        e
+    }
+
     pub(crate) fn config(detail: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config).with_detail(detail)
     }
@@ -209,7 +218,7 @@ impl Error {
         self.0.query.as_deref()
     }
 
-    /// For [`ErrorKind::ConnectionLost`]: true when the command had been written to the server,
+    /// For [`ErrorKind::ConnectionLost`] and [`ErrorKind::TransactionAborted`]: true when the command had been written to the server,
     /// so it may have been executed although no reply arrived.
     pub fn may_have_executed(&self) -> bool {
         self.0.may_have_executed
@@ -219,7 +228,10 @@ impl Error {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self.0.kind,
-            ErrorKind::Io | ErrorKind::Protocol | ErrorKind::ConnectionLost
+            ErrorKind::Io
+                | ErrorKind::Protocol
+                | ErrorKind::ConnectionLost
+                | ErrorKind::TransactionAborted
         )
     }
 }
@@ -237,7 +249,10 @@ impl fmt::Debug for Error {
         if let Some(query) = &self.0.query {
             d.field("query", query);
         }
-        if self.0.kind == ErrorKind::ConnectionLost {
+        if matches!(
+            self.0.kind,
+            ErrorKind::ConnectionLost | ErrorKind::TransactionAborted
+        ) {
             d.field("may_have_executed", &self.0.may_have_executed);
         }
         if let Some(source) = &self.0.source {
@@ -261,6 +276,7 @@ impl fmt::Display for Error {
             ErrorKind::Timeout => "timed out",
             ErrorKind::Closed => "client closed",
             ErrorKind::QueueFull => "queue full",
+            ErrorKind::TransactionAborted => "transaction aborted",
         };
         f.write_str(what)?;
         if let Some(server) = &self.0.server {

@@ -16,6 +16,12 @@
 //! | `max_allowed_packet` | largest packet accepted from the server, in bytes | 64 MiB |
 //! | `allow_public_key_retrieval` | let `caching_sha2_password`/`sha256_password` ask the server for its RSA key over plain TCP | `false` |
 //! | `server_public_key` | path of a PEM file with the server's RSA public key (pinned) | none |
+//! | `queue_timeout` | how long a command may wait in the queue | `30s` |
+//! | `max_queue` | commands a connection queues before refusing more | `10000` |
+//! | `query_timeout` | statement run-time bound, enforced with `KILL QUERY` (`0` = none) | none |
+//! | `max_reconnect_attempts` | reconnect attempts before queued commands fail | `10` |
+//! | `tcp_keepalive` | TCP keepalive idle time (`0` = off) | `30s` |
+//! | `init` | a statement run on every new connection (may be repeated) | none |
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +67,66 @@ pub struct Opts {
     max_allowed_packet: usize,
     allow_public_key_retrieval: bool,
     server_public_key: Option<ServerPublicKey>,
+    queue_timeout: Duration,
+    max_queue: usize,
+    query_timeout: Option<Duration>,
+    reconnect: ReconnectPolicy,
+    temporary_error_codes: Vec<u16>,
+    temporary_error_strings: Vec<String>,
+    init: Vec<String>,
+    tcp_keepalive: Option<Duration>,
 }
+
+/// How a connection reconnects after a failure: exponential backoff with jitter between
+/// attempts, bounded in count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// Delay before the first retry.
+    pub initial_backoff: Duration,
+    /// Upper bound of the delay.
+    pub max_backoff: Duration,
+    /// Attempts before queued commands fail with a timeout error.
+    pub max_attempts: u32,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            max_attempts: 10,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before attempt `attempt` (1-based): `initial * 2^(attempt-1)` capped at `max`,
+    /// then scaled by `jitter` in `0.5..=1.0` so that many clients do not retry in step.
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        exp.min(self.max_backoff).mul_f64(jitter.clamp(0.5, 1.0))
+    }
+}
+
+/// Server error codes that count as temporary by default: the connection is reopened and the
+/// command sent again.
+pub const DEFAULT_TEMPORARY_ERROR_CODES: &[u16] = &[
+    1040, // ER_CON_COUNT_ERROR: too many connections
+    1053, // ER_SERVER_SHUTDOWN: server shutdown in progress
+    1927, // ER_CONNECTION_KILLED (MariaDB)
+    4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL, idle connection closed)
+];
+
+/// Message substrings (compared case-insensitively) that count as temporary by default.
+pub const DEFAULT_TEMPORARY_ERROR_STRINGS: &[&str] = &[
+    "server has gone away",
+    "lost connection",
+    "connection was killed",
+    "server shutdown in progress",
+    "too many connections",
+];
 
 /// A pinned RSA public key of the server.
 #[derive(Clone, Debug)]
@@ -84,6 +149,17 @@ impl Default for Opts {
             max_allowed_packet: DEFAULT_MAX_ALLOWED_PACKET,
             allow_public_key_retrieval: false,
             server_public_key: None,
+            queue_timeout: Duration::from_secs(30),
+            max_queue: 10_000,
+            query_timeout: None,
+            reconnect: ReconnectPolicy::default(),
+            temporary_error_codes: DEFAULT_TEMPORARY_ERROR_CODES.to_vec(),
+            temporary_error_strings: DEFAULT_TEMPORARY_ERROR_STRINGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            init: Vec::new(),
+            tcp_keepalive: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -105,6 +181,14 @@ impl fmt::Debug for Opts {
                 &self.allow_public_key_retrieval,
             )
             .field("server_public_key", &self.server_public_key.is_some())
+            .field("queue_timeout", &self.queue_timeout)
+            .field("max_queue", &self.max_queue)
+            .field("query_timeout", &self.query_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("temporary_error_codes", &self.temporary_error_codes)
+            .field("temporary_error_strings", &self.temporary_error_strings)
+            .field("init", &self.init)
+            .field("tcp_keepalive", &self.tcp_keepalive)
             .finish()
     }
 }
@@ -170,6 +254,26 @@ impl Opts {
                 "server_public_key" => {
                     opts.server_public_key = Some(ServerPublicKey::File(PathBuf::from(value)))
                 }
+                "queue_timeout" => opts.queue_timeout = parse_duration(&key, value)?,
+                "query_timeout" => {
+                    let d = parse_duration(&key, value)?;
+                    opts.query_timeout = (!d.is_zero()).then_some(d);
+                }
+                "max_queue" => {
+                    opts.max_queue = value
+                        .parse()
+                        .map_err(|_| Error::config(format!("max_queue: not a count: {value:?}")))?
+                }
+                "max_reconnect_attempts" => {
+                    opts.reconnect.max_attempts = value.parse().map_err(|_| {
+                        Error::config(format!("max_reconnect_attempts: not a count: {value:?}"))
+                    })?
+                }
+                "tcp_keepalive" => {
+                    let d = parse_duration(&key, value)?;
+                    opts.tcp_keepalive = (!d.is_zero()).then_some(d);
+                }
+                "init" => opts.init.push(value.to_string()),
                 other => {
                     return Err(Error::config(format!("unknown URL parameter {other:?}")));
                 }
@@ -244,6 +348,61 @@ impl Opts {
         self
     }
 
+    /// How long a command may wait in the queue (for a connection, or behind other commands)
+    /// before it fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) (default 30 s).
+    pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+    /// Bounds the queue of a connection (default 10,000): past it, commands fail at once with
+    /// [`ErrorKind::QueueFull`](crate::ErrorKind::QueueFull).
+    pub fn with_max_queue(mut self, max: usize) -> Self {
+        self.max_queue = max.max(1);
+        self
+    }
+    /// Default bound on a statement's run time once sent; when it passes, the statement is
+    /// killed on the server (`KILL QUERY` from a second connection) and fails with
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout). The connection stays usable.
+    pub fn with_query_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.query_timeout = timeout;
+        self
+    }
+    /// Sets the reconnect backoff and attempt bound.
+    pub fn with_reconnect_policy(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = policy;
+        self
+    }
+    /// Replaces the server error codes that count as temporary (see
+    /// [`DEFAULT_TEMPORARY_ERROR_CODES`]).
+    pub fn with_temporary_error_codes(mut self, codes: impl IntoIterator<Item = u16>) -> Self {
+        self.temporary_error_codes = codes.into_iter().collect();
+        self
+    }
+    /// Replaces the message substrings that count as temporary (see
+    /// [`DEFAULT_TEMPORARY_ERROR_STRINGS`]); matched case-insensitively.
+    pub fn with_temporary_error_strings<S: Into<String>>(
+        mut self,
+        strings: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.temporary_error_strings = strings
+            .into_iter()
+            .map(|s| s.into().to_lowercase())
+            .collect();
+        self
+    }
+    /// Adds a statement run on every new connection before any command, e.g.
+    /// `SET SESSION time_zone = '+00:00'`. Replayed after every reconnect.
+    pub fn with_init_sql(mut self, sql: impl Into<String>) -> Self {
+        self.init.push(sql.into());
+        self
+    }
+    /// TCP keepalive idle time (default 30 s; `None` disables), so that a dead peer is noticed
+    /// while a long statement runs.
+    pub fn with_tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
     /// Host name or address.
     pub fn host(&self) -> &str {
         &self.host
@@ -279,6 +438,47 @@ impl Opts {
     /// Whether the server's RSA key may be fetched over plain TCP.
     pub fn allow_public_key_retrieval(&self) -> bool {
         self.allow_public_key_retrieval
+    }
+
+    /// Queue wait bound.
+    pub fn queue_timeout(&self) -> Duration {
+        self.queue_timeout
+    }
+    /// Queue bound.
+    pub fn max_queue(&self) -> usize {
+        self.max_queue
+    }
+    /// Default statement time bound.
+    pub fn query_timeout(&self) -> Option<Duration> {
+        self.query_timeout
+    }
+    /// Reconnect policy.
+    pub fn reconnect_policy(&self) -> ReconnectPolicy {
+        self.reconnect
+    }
+    /// Init statements.
+    pub fn init_sql(&self) -> &[String] {
+        &self.init
+    }
+    /// TCP keepalive idle time.
+    pub fn tcp_keepalive(&self) -> Option<Duration> {
+        self.tcp_keepalive
+    }
+
+    /// True when a server error counts as temporary under these options.
+    pub fn is_temporary_server_error(&self, code: u16, message: &str) -> bool {
+        if self.temporary_error_codes.contains(&code) {
+            return true;
+        }
+        let message = message.to_lowercase();
+        self.temporary_error_strings
+            .iter()
+            .any(|s| !s.is_empty() && message.contains(s.as_str()))
+    }
+
+    pub(crate) fn without_init_sql(mut self) -> Self {
+        self.init.clear();
+        self
     }
 
     pub(crate) fn password_bytes(&self) -> &[u8] {

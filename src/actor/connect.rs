@@ -11,9 +11,11 @@ use crate::codec::PacketCodec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::auth::{AuthFlow, AuthParams, AuthStep};
+use crate::protocol::command;
 use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
 use crate::protocol::handshake::{Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
+use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
 
 /// An authenticated connection, ready for commands.
@@ -76,6 +78,13 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
                     Error::from(e).with_detail(format!("connecting to {}", endpoint(opts)))
                 })?;
             stream.set_nodelay(true)?;
+            if let Some(idle) = opts.tcp_keepalive() {
+                let keepalive = socket2::TcpKeepalive::new()
+                    .with_time(idle)
+                    .with_interval(std::time::Duration::from_secs(5))
+                    .with_retries(3);
+                socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
+            }
             Transport::Tcp(stream)
         }
     };
@@ -153,16 +162,69 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     tracing::debug!(
         connection_id = handshake.connection_id,
         server_version = %handshake.server_version,
-        "connected"
+        "authenticated"
     );
-    Ok(Live {
+    let mut live = Live {
         framed,
         capabilities,
         connection_id: handshake.connection_id,
         is_mariadb: handshake.is_mariadb(),
         server_version: handshake.server_version,
         status: ok.status,
-    })
+    };
+    for sql in opts.init_sql() {
+        run_statement(&mut live, sql).await?;
+    }
+    Ok(live)
+}
+
+/// Runs one statement to completion on a connection that is not yet (or no longer) driven by
+/// the actor, discarding any rows.
+pub(crate) async fn run_statement(live: &mut Live, sql: &str) -> Result<()> {
+    let mut buf = BytesMut::with_capacity(sql.len() + 1);
+    command::com_query(&mut buf, sql);
+    live.framed.codec_mut().reset_seq();
+    live.framed.send(&buf[..]).await?;
+    let mut decoder = TextResultDecoder::new(live.capabilities);
+    let mut result = Ok(());
+    while !decoder.is_done() {
+        let packet = next_packet(&mut live.framed).await?;
+        match decoder.feed(packet)? {
+            Some(QueryEvent::Err(err)) => result = Err(Error::server(err).with_query(sql)),
+            Some(QueryEvent::Ok(ok)) => live.status = ok.status,
+            Some(QueryEvent::ResultSetEnd { status, .. }) => live.status = status,
+            Some(QueryEvent::LocalInfile(_)) => {
+                live.framed.send(&[][..]).await?;
+                result = Err(Error::usage("LOAD DATA LOCAL INFILE is disabled").with_query(sql));
+            }
+            _ => {}
+        }
+    }
+    live.framed.codec_mut().reset_seq();
+    result
+}
+
+/// Kills the statement running on connection `id` from a new connection.
+pub(crate) async fn kill_query(opts: &Opts, id: u32) -> Result<()> {
+    let mut side = connect_inner_without_init(opts).await?;
+    let res = run_statement(&mut side, &format!("KILL QUERY {id}")).await;
+    let mut quit = BytesMut::new();
+    command::com_quit(&mut quit);
+    side.framed.codec_mut().reset_seq();
+    let _ = side.framed.send(&quit[..]).await;
+    match res {
+        // ER_NO_SUCH_THREAD: the statement (or the connection) already ended.
+        Err(e) if e.code() == Some(1094) => Ok(()),
+        other => other,
+    }
+}
+
+async fn connect_inner_without_init(opts: &Opts) -> Result<Live> {
+    let opts = opts.clone().without_init_sql();
+    match tokio::time::timeout(opts.connect_timeout(), connect_inner(&opts, None)).await {
+        Ok(res) => res,
+        Err(_) => Err(Error::timeout("side connection for KILL QUERY")),
+    }
 }
 
 async fn next_packet(framed: &mut Framed<Transport, PacketCodec>) -> Result<Bytes> {

@@ -6,9 +6,13 @@
 //! answers the caller. Because the actor owns the socket and the decoder, a caller that drops
 //! its future never leaves the connection out of step: the rest of its reply is still read.
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant, Sleep};
 
 use actix::fut::ActorFuture;
 use actix::prelude::*;
@@ -16,11 +20,12 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Sink, Stream};
 use tokio::sync::oneshot;
 
-use super::connect::{connect, Live};
+use super::connect::{connect, kill_query, Live};
 use super::messages::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::command;
+use crate::protocol::constants::status::SERVER_STATUS_IN_TRANS;
 use crate::protocol::response::{self, ErrPacket, OkPacket};
 use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
@@ -70,6 +75,15 @@ struct Pending {
     cmd: Command,
     tx: ReplyTx,
     retry_safe: bool,
+    /// When it fails with a timeout if it is still queued.
+    deadline: Instant,
+    /// Run-time bound once sent.
+    timeout: Option<Duration>,
+    /// Queued while a transaction was open: it belongs to that transaction and must never run
+    /// on a new connection.
+    in_trans: bool,
+    /// Times it was sent again after a temporary server error.
+    retries: u32,
 }
 
 /// A command written to the server whose reply is being read.
@@ -77,6 +91,8 @@ struct Pending {
 struct InFlight {
     pending: Pending,
     decoder: ReplyDecoder,
+    /// Its run-time bound passed; the statement is being killed.
+    timed_out: bool,
 }
 
 #[derive(Debug)]
@@ -100,6 +116,47 @@ enum Next {
     Send(Vec<u8>),
     /// The connection is broken.
     Fail(Error),
+    /// The server answered with an error that the options call temporary: reconnect and send
+    /// the command again.
+    Retry(Error),
+}
+
+/// What a connection actor is doing, for health checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// No connection is open (never opened, closed while idle, or closed by the server);
+    /// the next command opens one.
+    Closed,
+    /// Opening a connection.
+    Connecting,
+    /// Waiting before the next reconnect attempt.
+    Backoff {
+        /// The attempt that comes next (1-based).
+        attempt: u32,
+    },
+    /// Connected with nothing to do.
+    Idle,
+    /// Connected and running commands.
+    Busy,
+}
+
+/// Counters of a connection actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// Connections opened.
+    pub connects: u64,
+    /// Connections opened after a failure (a subset of `connects`).
+    pub reconnects: u64,
+    /// Failed connect attempts.
+    pub connect_failures: u64,
+    /// Connections closed by the idle timer.
+    pub idle_closes: u64,
+    /// Commands sent again after a reconnect.
+    pub redelivered: u64,
+    /// Commands that failed with a timeout.
+    pub timeouts: u64,
 }
 
 /// The connection actor. Create it through [`Client`](crate::Client), which starts it under an
@@ -114,6 +171,19 @@ pub struct Connection {
     current_db: Option<String>,
     waker: Option<Waker>,
     scratch: BytesMut,
+    /// Failed connect attempts since the last success.
+    attempt: u32,
+    /// Set after a failure: a new connection is not a first connection.
+    failed_before: bool,
+    backoff: Option<Pin<Box<Sleep>>>,
+    idle: Option<Pin<Box<Sleep>>>,
+    /// Fires at the earliest queue deadline.
+    queue_timer: Option<Pin<Box<Sleep>>>,
+    /// Fires when the command in flight exceeds its run-time bound.
+    query_timer: Option<Pin<Box<Sleep>>>,
+    /// A `KILL QUERY` is on its way: send nothing until it is done.
+    killing: bool,
+    stats: ConnectionStats,
 }
 
 impl std::fmt::Debug for Connection {
@@ -141,18 +211,91 @@ impl Connection {
             current_db,
             waker: None,
             scratch: BytesMut::with_capacity(256),
+            attempt: 0,
+            failed_before: false,
+            backoff: None,
+            idle: None,
+            queue_timer: None,
+            query_timer: None,
+            killing: false,
+            stats: ConnectionStats::default(),
         }
     }
 
-    fn enqueue(&mut self, cmd: Command, retry_safe: bool) -> oneshot::Receiver<Result<Reply>> {
+    fn state(&self) -> ConnectionState {
+        match (&self.live, self.connecting, &self.backoff) {
+            (Some(_), _, _) if self.in_flight.is_some() || !self.queue.is_empty() => {
+                ConnectionState::Busy
+            }
+            (Some(_), _, _) => ConnectionState::Idle,
+            (None, true, _) => ConnectionState::Connecting,
+            (None, false, Some(_)) => ConnectionState::Backoff {
+                attempt: self.attempt + 1,
+            },
+            (None, false, None) => ConnectionState::Closed,
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_some_and(|l| l.status & SERVER_STATUS_IN_TRANS != 0)
+    }
+
+    fn enqueue(
+        &mut self,
+        cmd: Command,
+        retry_safe: bool,
+        timeout: Option<Duration>,
+    ) -> oneshot::Receiver<Result<Reply>> {
         let (tx, rx) = oneshot::channel();
+        if self.queue.len() >= self.opts.max_queue() {
+            let _ = tx.send(Err(Error::new(ErrorKind::QueueFull).with_detail(format!(
+                "{} commands are already queued on this connection",
+                self.queue.len()
+            ))));
+            return rx;
+        }
+        let deadline = Instant::now() + self.opts.queue_timeout();
+        let earlier = self
+            .queue_timer
+            .as_ref()
+            .is_none_or(|t| deadline < t.deadline());
+        if earlier {
+            self.queue_timer = Some(Box::pin(sleep_until(deadline)));
+        }
         self.queue.push_back(Pending {
             cmd,
             tx,
             retry_safe,
+            deadline,
+            timeout: timeout.or(self.opts.query_timeout()),
+            in_trans: self.in_transaction(),
+            retries: 0,
         });
         self.wake();
         rx
+    }
+
+    /// Fails queued commands whose deadline passed; re-arms the timer for the next one.
+    fn expire_queued(&mut self) {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let mut kept = VecDeque::with_capacity(self.queue.len());
+        for p in self.queue.drain(..) {
+            if p.deadline <= now {
+                self.stats.timeouts += 1;
+                let _ = p.tx.send(Err(Error::timeout(format!(
+                    "waited longer than queue_timeout ({:?}) for the connection",
+                    self.opts.queue_timeout()
+                ))));
+            } else {
+                next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
+                kept.push_back(p);
+            }
+        }
+        self.queue = kept;
+        self.queue_timer = next.map(|n| Box::pin(sleep_until(n)));
     }
 
     fn wake(&self) {
@@ -165,41 +308,126 @@ impl Connection {
         self.connecting = true;
         let opts = self.opts.clone();
         let db = self.current_db.clone();
+        let attempt = self.attempt;
+        tracing::debug!(attempt, "connecting");
         let fut = async move { connect(&opts, db.as_deref()).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, _ctx| {
             act.connecting = false;
             match res {
                 Ok(live) => {
-                    tracing::debug!(connection_id = live.connection_id, "connection ready");
+                    act.stats.connects += 1;
+                    if act.failed_before {
+                        act.stats.reconnects += 1;
+                        tracing::info!(
+                            connection_id = live.connection_id,
+                            attempts = act.attempt + 1,
+                            queued = act.queue.len(),
+                            "reconnected"
+                        );
+                    } else {
+                        tracing::debug!(connection_id = live.connection_id, "connected");
+                    }
+                    act.attempt = 0;
+                    act.failed_before = false;
                     act.live = Some(live);
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "connect failed");
-                    for p in act.queue.drain(..) {
-                        let _ = p.tx.send(Err(e.clone()));
-                    }
-                }
+                Err(e) => act.connect_failed(e),
             }
             act.wake();
         }));
     }
 
-    /// The connection broke: the command in flight has an unknown outcome. Fail it (or queue it
-    /// again when it is safe to retry), then stop so the supervisor restarts the actor, which
-    /// reconnects for what is still queued.
-    fn fail_connection(&mut self, err: Error, ctx: &mut Context<Self>) {
-        tracing::warn!(error = %err, "connection failed");
+    fn connect_failed(&mut self, e: Error) {
+        self.stats.connect_failures += 1;
+        self.attempt += 1;
+        let policy = self.opts.reconnect_policy();
+        let temporary = match e.kind() {
+            ErrorKind::Io | ErrorKind::Timeout | ErrorKind::ConnectionLost => true,
+            ErrorKind::Server => e
+                .as_server_error()
+                .is_some_and(|s| self.opts.is_temporary_server_error(s.code, &s.message)),
+            _ => false,
+        };
+        if temporary && self.attempt < policy.max_attempts && !self.queue.is_empty() {
+            let delay = policy.delay(self.attempt, 0.5 + rand::random::<f64>() / 2.0);
+            tracing::warn!(attempt = self.attempt, ?delay, error = %e, "connect failed, retrying");
+            self.failed_before = true;
+            self.backoff = Some(Box::pin(sleep_until(Instant::now() + delay)));
+            return;
+        }
+        let err = if temporary {
+            Error::timeout(format!("no connection after {} attempts", self.attempt)).with_source(e)
+        } else {
+            e
+        };
+        tracing::warn!(error = %err, queued = self.queue.len(), "connect failed");
+        self.attempt = 0;
+        for p in self.queue.drain(..) {
+            let _ = p.tx.send(Err(err.clone()));
+        }
+        self.queue_timer = None;
+    }
+
+    /// The connection broke. The command in flight has an unknown outcome: fail it, or queue
+    /// it again when it is safe (`requeue`: the server answered with a temporary error, so it
+    /// did not run; or it was declared retry-safe). Inside a transaction nothing is sent again:
+    /// the transaction's commands fail as aborted. Then stop, so the supervisor restarts the
+    /// actor, which reconnects for what is still queued.
+    fn fail_connection(&mut self, err: Error, requeue: bool, ctx: &mut Context<Self>) {
+        let in_trans = self.in_transaction();
+        tracing::warn!(error = %err, in_transaction = in_trans, "connection failed");
         self.live = None;
+        self.failed_before = true;
+        self.query_timer = None;
         if let Some(inf) = self.in_flight.take() {
-            if inf.pending.retry_safe {
-                self.queue.push_front(inf.pending);
+            let retry = !in_trans
+                && !inf.timed_out
+                && (inf.pending.retry_safe || requeue)
+                && inf.pending.retries < self.opts.reconnect_policy().max_attempts;
+            if retry {
+                let mut p = inf.pending;
+                p.retries += 1;
+                self.stats.redelivered += 1;
+                self.queue.push_front(p);
             } else {
-                let mut e = Error::connection_lost(true).with_source(err);
+                let mut e = if in_trans {
+                    Error::transaction_aborted(!requeue)
+                } else if inf.timed_out {
+                    Error::timeout(
+                        "the statement exceeded its time bound and the connection was lost",
+                    )
+                } else if requeue {
+                    // A temporary error answered it, but it was retried too often.
+                    err.clone()
+                } else {
+                    Error::connection_lost(true)
+                };
+                if !requeue {
+                    e = e.with_source(err);
+                }
                 if let Some(sql) = inf.pending.cmd.sql() {
                     e = e.with_query(sql);
                 }
                 let _ = inf.pending.tx.send(Err(e));
             }
+        }
+        if in_trans {
+            let (aborted, kept): (VecDeque<_>, VecDeque<_>) =
+                self.queue.drain(..).partition(|p| p.in_trans);
+            self.queue = kept;
+            for p in aborted {
+                let mut e = Error::transaction_aborted(false);
+                if let Some(sql) = p.cmd.sql() {
+                    e = e.with_query(sql);
+                }
+                let _ = p.tx.send(Err(e));
+            }
+        }
+        if !self.queue.is_empty() {
+            tracing::info!(
+                queued = self.queue.len(),
+                "commands will be sent on a new connection"
+            );
         }
         ctx.stop();
     }
@@ -211,15 +439,77 @@ impl Connection {
         }
     }
 
+    /// Closes an idle connection politely (`COM_QUIT`).
+    fn close_idle(&mut self, task: &mut std::task::Context<'_>) {
+        if let Some(mut live) = self.live.take() {
+            self.scratch.clear();
+            command::com_quit(&mut self.scratch);
+            live.framed.codec_mut().reset_seq();
+            if Pin::new(&mut live.framed)
+                .start_send(&self.scratch[..])
+                .is_ok()
+            {
+                let _ = Pin::new(&mut live.framed).poll_flush(task);
+            }
+            self.stats.idle_closes += 1;
+            tracing::info!(connection_id = live.connection_id, "idle connection closed");
+        }
+        self.idle = None;
+    }
+
     fn finish(&mut self, result: Result<Reply>) {
+        self.query_timer = None;
         if let Some(live) = self.live.as_mut() {
             // Unsolicited packets (e.g. MySQL's 4031 before it closes an idle connection) start
             // a new exchange.
             live.framed.codec_mut().reset_seq();
         }
         if let Some(inf) = self.in_flight.take() {
+            let result = if inf.timed_out {
+                self.stats.timeouts += 1;
+                let mut e = Error::timeout(format!(
+                    "the statement ran longer than its time bound ({:?}) and was killed",
+                    inf.pending.timeout.unwrap_or_default()
+                ));
+                if let Err(server) = result {
+                    e = e.with_source(server);
+                }
+                if let Some(sql) = inf.pending.cmd.sql() {
+                    e = e.with_query(sql);
+                }
+                Err(e)
+            } else {
+                result
+            };
             let _ = inf.pending.tx.send(result);
         }
+    }
+
+    /// The command in flight ran past its bound: kill it from a second connection.
+    fn start_kill(&mut self, ctx: &mut Context<Self>) {
+        let (Some(live), Some(inf)) = (self.live.as_ref(), self.in_flight.as_mut()) else {
+            return;
+        };
+        inf.timed_out = true;
+        self.killing = true;
+        let id = live.connection_id;
+        let opts = self.opts.clone();
+        tracing::info!(connection_id = id, "statement timed out, killing it");
+        let fut = async move { kill_query(&opts, id).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+            act.killing = false;
+            if let Err(e) = res {
+                // The statement cannot be stopped: give the connection up instead.
+                tracing::warn!(error = %e, "KILL QUERY failed");
+                if act.in_flight.as_ref().is_some_and(|i| i.timed_out)
+                    && act.live.as_ref().is_some_and(|l| l.connection_id == id)
+                {
+                    act.fail_connection(e, false, ctx);
+                    return;
+                }
+            }
+            act.wake();
+        }));
     }
 
     /// Handles one packet of the reply in flight.
@@ -249,6 +539,9 @@ impl Connection {
             ReplyDecoder::Simple => {
                 let result = if response::is_err(&payload) {
                     match ErrPacket::parse(&payload, capabilities) {
+                        Ok(err) if self.opts.is_temporary_server_error(err.code, &err.message) => {
+                            return Next::Retry(Error::server(err));
+                        }
                         Ok(err) => Err(Error::server(err)),
                         Err(e) => return Next::Fail(e.into()),
                     }
@@ -307,6 +600,9 @@ impl Connection {
                         }
                     }
                     Some(QueryEvent::Err(err)) => {
+                        if self.opts.is_temporary_server_error(err.code, &err.message) {
+                            return Next::Retry(Error::server(err));
+                        }
                         let mut e = Error::server(err);
                         if let Some(sql) = sql {
                             e = e.with_query(sql);
@@ -356,76 +652,130 @@ impl Connection {
         {
             self.waker = Some(task.waker().clone());
         }
+        if self
+            .queue_timer
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(task).is_ready())
+        {
+            self.expire_queued();
+        }
         let mut budget = PACKET_BUDGET;
         loop {
             let Some(live) = self.live.as_mut() else {
-                if !self.queue.is_empty() && !self.connecting {
-                    self.start_connect(ctx);
+                if self.queue.is_empty() || self.connecting {
+                    return Poll::Pending;
                 }
+                if let Some(backoff) = self.backoff.as_mut() {
+                    if backoff.as_mut().poll(task).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.backoff = None;
+                }
+                self.start_connect(ctx);
                 return Poll::Pending;
             };
 
+            let idle = self.in_flight.is_none() && self.queue.is_empty();
+            if !idle {
+                self.idle = None;
+            } else if let Some(timeout) = self.opts.idle_timeout() {
+                let timer = self
+                    .idle
+                    .get_or_insert_with(|| Box::pin(sleep_until(Instant::now() + timeout)));
+                if timer.as_mut().poll(task).is_ready() {
+                    self.close_idle(task);
+                    continue;
+                }
+            }
+
             // Write the next command once the previous reply is complete.
-            if self.in_flight.is_none() && !self.queue.is_empty() {
+            if self.in_flight.is_none() && !self.queue.is_empty() && !self.killing {
                 match Pin::new(&mut live.framed).poll_ready(task) {
                     Poll::Ready(Ok(())) => {
-                        if let Some(pending) = self.queue.pop_front() {
-                            if pending.tx.is_closed() {
-                                // The caller gave up before the command was sent.
-                                continue;
-                            }
-                            self.scratch.clear();
-                            pending.cmd.encode(&mut self.scratch);
-                            live.framed.codec_mut().reset_seq();
-                            if let Err(e) = Pin::new(&mut live.framed).start_send(&self.scratch[..])
-                            {
-                                self.queue.push_front(pending);
-                                self.fail_connection(e.into(), ctx);
-                                return Poll::Ready(());
-                            }
-                            let decoder = match pending.cmd {
-                                Command::Query(_) => ReplyDecoder::Text {
-                                    decoder: TextResultDecoder::new(live.capabilities),
-                                    results: Vec::new(),
-                                    current: None,
-                                    infile_refused: false,
-                                },
-                                _ => ReplyDecoder::Simple,
-                            };
-                            self.in_flight = Some(InFlight { pending, decoder });
+                        let Some(pending) = self.queue.pop_front() else {
+                            continue;
+                        };
+                        if pending.tx.is_closed() {
+                            // The caller gave up before the command was sent.
+                            continue;
+                        }
+                        self.scratch.clear();
+                        pending.cmd.encode(&mut self.scratch);
+                        live.framed.codec_mut().reset_seq();
+                        let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
+                        let decoder = match pending.cmd {
+                            Command::Query(_) => ReplyDecoder::Text {
+                                decoder: TextResultDecoder::new(live.capabilities),
+                                results: Vec::new(),
+                                current: None,
+                                infile_refused: false,
+                            },
+                            _ => ReplyDecoder::Simple,
+                        };
+                        self.query_timer = pending
+                            .timeout
+                            .map(|t| Box::pin(sleep_until(Instant::now() + t)));
+                        self.in_flight = Some(InFlight {
+                            pending,
+                            decoder,
+                            timed_out: false,
+                        });
+                        if let Err(e) = sent {
+                            self.fail_connection(e.into(), false, ctx);
+                            return Poll::Ready(());
                         }
                     }
                     Poll::Ready(Err(e)) => {
-                        self.fail_connection(e.into(), ctx);
+                        self.fail_connection(e.into(), false, ctx);
                         return Poll::Ready(());
                     }
                     Poll::Pending => {}
                 }
             }
 
+            let Some(live) = self.live.as_mut() else {
+                continue;
+            };
             if let Poll::Ready(Err(e)) = Pin::new(&mut live.framed).poll_flush(task) {
-                self.fail_connection(e.into(), ctx);
+                self.fail_connection(e.into(), false, ctx);
                 return Poll::Ready(());
             }
 
+            if !self.killing
+                && self
+                    .query_timer
+                    .as_mut()
+                    .is_some_and(|t| t.as_mut().poll(task).is_ready())
+            {
+                self.query_timer = None;
+                self.start_kill(ctx);
+            }
+
+            let Some(live) = self.live.as_mut() else {
+                continue;
+            };
             match Pin::new(&mut live.framed).poll_next(task) {
                 Poll::Ready(Some(Ok(payload))) => match self.on_packet(payload) {
                     Next::Continue => {}
                     Next::Send(data) => {
                         if let Some(live) = self.live.as_mut() {
                             if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
-                                self.fail_connection(e.into(), ctx);
+                                self.fail_connection(e.into(), false, ctx);
                                 return Poll::Ready(());
                             }
                         }
                     }
                     Next::Fail(e) => {
-                        self.fail_connection(e, ctx);
+                        self.fail_connection(e, false, ctx);
+                        return Poll::Ready(());
+                    }
+                    Next::Retry(e) => {
+                        self.fail_connection(e, true, ctx);
                         return Poll::Ready(());
                     }
                 },
                 Poll::Ready(Some(Err(e))) => {
-                    self.fail_connection(e.into(), ctx);
+                    self.fail_connection(e.into(), false, ctx);
                     return Poll::Ready(());
                 }
                 Poll::Ready(None) => {
@@ -435,6 +785,7 @@ impl Connection {
                     }
                     self.fail_connection(
                         Error::new(ErrorKind::Io).with_detail("the server closed the connection"),
+                        false,
                         ctx,
                     );
                     return Poll::Ready(());
@@ -479,8 +830,16 @@ impl Supervised for Connection {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         tracing::debug!(queued = self.queue.len(), "connection actor restarting");
         self.live = None;
+        self.in_flight = None;
         self.connecting = false;
+        self.killing = false;
         self.waker = None;
+        self.idle = None;
+        self.query_timer = None;
+        // Keep the queue deadlines running across the restart.
+        if !self.queue.is_empty() {
+            self.expire_queued();
+        }
     }
 }
 
@@ -508,7 +867,7 @@ impl Handler<Query> for Connection {
     type Result = ResponseFuture<Result<Vec<Row>>>;
 
     fn handle(&mut self, msg: Query, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe);
+        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
         reply_future(rx, |reply| {
             Ok(into_results(reply)
                 .into_iter()
@@ -525,7 +884,7 @@ impl Handler<QueryMulti> for Connection {
     type Result = ResponseFuture<Result<Vec<QueryResult>>>;
 
     fn handle(&mut self, msg: QueryMulti, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe);
+        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
         reply_future(rx, |reply| Ok(into_results(reply)))
     }
 }
@@ -534,7 +893,7 @@ impl Handler<Execute> for Connection {
     type Result = ResponseFuture<Result<ExecResult>>;
 
     fn handle(&mut self, msg: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe);
+        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
         reply_future(rx, |reply| {
             // The outcome of the last statement without rows (for a CALL, its final OK).
             Ok(into_results(reply)
@@ -553,7 +912,7 @@ impl Handler<SelectDb> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: SelectDb, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::InitDb(msg.db), true);
+        let rx = self.enqueue(Command::InitDb(msg.db), true, None);
         reply_future(rx, |_| Ok(()))
     }
 }
@@ -562,7 +921,7 @@ impl Handler<Ping> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: Ping, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Ping, true);
+        let rx = self.enqueue(Command::Ping, true, None);
         reply_future(rx, |_| Ok(()))
     }
 }
@@ -571,8 +930,16 @@ impl Handler<ResetConnection> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: ResetConnection, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::ResetConnection, false);
+        let rx = self.enqueue(Command::ResetConnection, false, None);
         reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<GetState> for Connection {
+    type Result = MessageResult<GetState>;
+
+    fn handle(&mut self, _msg: GetState, _ctx: &mut Self::Context) -> Self::Result {
+        MessageResult((self.state(), self.stats, self.queue.len()))
     }
 }
 

@@ -24,6 +24,7 @@ use crate::row::{ExecResult, QueryResult, Row};
 pub struct Query {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl Query {
@@ -32,6 +33,7 @@ impl Query {
         Query {
             sql: sql.into(),
             retry_safe: false,
+            timeout: None,
         }
     }
 
@@ -40,6 +42,15 @@ impl Query {
     /// with [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) instead.
     pub fn retry_safe(mut self, safe: bool) -> Self {
         self.retry_safe = safe;
+        self
+    }
+
+    /// Bounds the statement's run time once it is sent (overrides the client's
+    /// `query_timeout`). When it passes, the statement is killed on the server with
+    /// `KILL QUERY` from a second connection and the query fails with
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); the connection stays usable.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }
@@ -54,6 +65,7 @@ impl Message for Query {
 pub struct QueryMulti {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl QueryMulti {
@@ -62,12 +74,19 @@ impl QueryMulti {
         QueryMulti {
             sql: sql.into(),
             retry_safe: false,
+            timeout: None,
         }
     }
 
     /// See [`Query::retry_safe`].
     pub fn retry_safe(mut self, safe: bool) -> Self {
         self.retry_safe = safe;
+        self
+    }
+
+    /// See [`Query::timeout`].
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }
@@ -81,6 +100,7 @@ impl Message for QueryMulti {
 pub struct Execute {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl Execute {
@@ -89,12 +109,19 @@ impl Execute {
         Execute {
             sql: sql.into(),
             retry_safe: false,
+            timeout: None,
         }
     }
 
     /// See [`Query::retry_safe`]; only for idempotent statements.
     pub fn retry_safe(mut self, safe: bool) -> Self {
         self.retry_safe = safe;
+        self
+    }
+
+    /// See [`Query::timeout`].
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }
@@ -137,6 +164,16 @@ pub struct ResetConnection;
 impl Message for ResetConnection {
     type Result = Result<()>;
 }
+
+/// Returns the actor's [`ConnectionState`], its counters and the number of queued commands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GetState;
+
+impl Message for GetState {
+    type Result = (ConnectionState, ConnectionStats, usize);
+}
+
+pub use super::connection::{ConnectionState, ConnectionStats};
 
 /// Returns facts about the current connection (or `None` while it is not open).
 #[derive(Debug, Clone, Copy, Default)]
