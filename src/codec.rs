@@ -34,7 +34,11 @@ pub struct PacketCodec {
 impl PacketCodec {
     /// A codec that refuses payloads larger than `max_allowed_packet`.
     pub fn new(max_allowed_packet: usize) -> Self {
-        Self { max_allowed_packet, seq: 0, partial: BytesMut::new() }
+        Self {
+            max_allowed_packet,
+            seq: 0,
+            partial: BytesMut::new(),
+        }
     }
     /// Starts a new exchange: the next packet (sent or received) has sequence id 0.
     pub fn reset_seq(&mut self) {
@@ -68,11 +72,19 @@ impl Decoder for PacketCodec {
             };
             let header = PacketHeader::parse([a, b, c, s]);
             if header.seq != self.seq {
-                return Err(ProtocolError::OutOfOrder { expected: self.seq, got: header.seq }.into());
+                return Err(ProtocolError::OutOfOrder {
+                    expected: self.seq,
+                    got: header.seq,
+                }
+                .into());
             }
             let max = self.max_allowed_packet;
             if header.len > max {
-                return Err(ProtocolError::PacketTooLarge { len: header.len, max }.into());
+                return Err(ProtocolError::PacketTooLarge {
+                    len: header.len,
+                    max,
+                }
+                .into());
             }
             let total = self.partial.len().saturating_add(header.len);
             if total > max {
@@ -130,7 +142,12 @@ mod tests {
         }
     }
 
-    const PAYLOADS: &[&[u8]] = &[b"\x0aserver greeting", b"", b"\x00\x00\x00\x02\x00\x00\x00", b"x"];
+    const PAYLOADS: &[&[u8]] = &[
+        b"\x0aserver greeting",
+        b"",
+        b"\x00\x00\x00\x02\x00\x00\x00",
+        b"x",
+    ];
 
     #[test]
     fn whole_stream_at_once() {
@@ -189,7 +206,10 @@ mod tests {
         let mut src = frame(&[b"a"], 3);
         let mut codec = PacketCodec::new(1024);
         match codec.decode(&mut src) {
-            Err(CodecError::Protocol(ProtocolError::OutOfOrder { expected: 0, got: 3 })) => {}
+            Err(CodecError::Protocol(ProtocolError::OutOfOrder {
+                expected: 0,
+                got: 3,
+            })) => {}
             other => panic!("{other:?}"),
         }
         // The same packet is accepted when the counter matches.
@@ -204,7 +224,10 @@ mod tests {
         let mut src = BytesMut::from(&[0xE9, 0x03, 0x00, 0x00][..]); // claims 1001 bytes
         let cap = src.capacity();
         match codec.decode(&mut src) {
-            Err(CodecError::Protocol(ProtocolError::PacketTooLarge { len: 1001, max: 1000 })) => {}
+            Err(CodecError::Protocol(ProtocolError::PacketTooLarge {
+                len: 1001,
+                max: 1000,
+            })) => {}
             other => panic!("{other:?}"),
         }
         assert_eq!(src.capacity(), cap);
@@ -259,7 +282,10 @@ mod tests {
         client.encode(&payload[..], &mut wire).unwrap();
         client.encode(&b"next"[..], &mut wire).unwrap();
         assert_eq!(client.seq(), 3);
-        assert_eq!(wire.len(), len + 2 * HEADER_LEN + b"next".len() + HEADER_LEN);
+        assert_eq!(
+            wire.len(),
+            len + 2 * HEADER_LEN + b"next".len() + HEADER_LEN
+        );
         assert_eq!(&wire[..4], &[0xFF, 0xFF, 0xFF, 0x00]);
 
         let mut server = PacketCodec::new(64 << 20);

@@ -71,7 +71,11 @@ impl<'a> ParseBuf<'a> {
             0xFC => u64::from(self.u16(what)?),
             0xFD => u64::from(self.u24(what)?),
             0xFE => self.u64(what)?,
-            0xFF => return Err(ProtocolError::Malformed("length-encoded integer starts with 0xFF")),
+            0xFF => {
+                return Err(ProtocolError::Malformed(
+                    "length-encoded integer starts with 0xFF",
+                ))
+            }
         }))
     }
     /// Reads `n` bytes.
@@ -80,7 +84,10 @@ impl<'a> ParseBuf<'a> {
             return Err(ProtocolError::Truncated(what));
         }
         let end = self.pos + n;
-        let s = self.buf.get(self.pos..end).ok_or(ProtocolError::Truncated(what))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(ProtocolError::Truncated(what))?;
         self.pos = end;
         Ok(s)
     }
@@ -96,7 +103,8 @@ impl<'a> ParseBuf<'a> {
     }
     /// Reads a length-encoded string that must not be NULL.
     pub fn lenenc_bytes_non_null(&mut self, what: &'static str) -> Result<&'a [u8], ProtocolError> {
-        self.lenenc_bytes(what)?.ok_or(ProtocolError::Malformed(what))
+        self.lenenc_bytes(what)?
+            .ok_or(ProtocolError::Malformed(what))
     }
     /// Reads a NUL-terminated string (the NUL is consumed, not returned).
     pub fn null_terminated(&mut self, what: &'static str) -> Result<&'a [u8], ProtocolError> {
@@ -181,7 +189,9 @@ mod tests {
 
     #[test]
     fn fixed_ints() {
-        let data = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+        let data = [
+            1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+        ];
         let mut p = ParseBuf::new(&data);
         assert_eq!(p.u8("a").unwrap(), 1);
         assert_eq!(p.u16("b").unwrap(), 0x0302);
@@ -214,7 +224,10 @@ mod tests {
             (&[0xFC, 0xFB, 0x00], Some(251)),
             (&[0xFC, 0xFF, 0xFF], Some(0xFFFF)),
             (&[0xFD, 0x00, 0x00, 0x01], Some(0x1_0000)),
-            (&[0xFE, 1, 0, 0, 0, 0, 0, 0, 0x80], Some(0x8000_0000_0000_0001)),
+            (
+                &[0xFE, 1, 0, 0, 0, 0, 0, 0, 0x80],
+                Some(0x8000_0000_0000_0001),
+            ),
         ];
         for (bytes, want) in cases {
             let mut p = ParseBuf::new(bytes);
@@ -227,10 +240,20 @@ mod tests {
     fn lenenc_int_invalid_and_truncated() {
         assert_eq!(
             ParseBuf::new(&[0xFF]).lenenc_int("n"),
-            Err(ProtocolError::Malformed("length-encoded integer starts with 0xFF"))
+            Err(ProtocolError::Malformed(
+                "length-encoded integer starts with 0xFF"
+            ))
         );
-        for bytes in [&[][..], &[0xFC, 1], &[0xFD, 1, 2], &[0xFE, 1, 2, 3, 4, 5, 6, 7]] {
-            assert_eq!(ParseBuf::new(bytes).lenenc_int("n"), Err(ProtocolError::Truncated("n")));
+        for bytes in [
+            &[][..],
+            &[0xFC, 1],
+            &[0xFD, 1, 2],
+            &[0xFE, 1, 2, 3, 4, 5, 6, 7],
+        ] {
+            assert_eq!(
+                ParseBuf::new(bytes).lenenc_int("n"),
+                Err(ProtocolError::Truncated("n"))
+            );
         }
     }
 
@@ -244,7 +267,10 @@ mod tests {
         let mut p = ParseBuf::new(&[0xFB, 0x02, b'h', b'i']);
         assert_eq!(p.lenenc_bytes("s").unwrap(), None);
         assert_eq!(p.lenenc_bytes("s").unwrap(), Some(&b"hi"[..]));
-        assert_eq!(ParseBuf::new(&[0xFB]).lenenc_bytes_non_null("s"), Err(ProtocolError::Malformed("s")));
+        assert_eq!(
+            ParseBuf::new(&[0xFB]).lenenc_bytes_non_null("s"),
+            Err(ProtocolError::Malformed("s"))
+        );
     }
 
     #[test]
@@ -253,7 +279,10 @@ mod tests {
         assert_eq!(p.null_terminated("s").unwrap(), b"abc");
         assert_eq!(p.null_terminated("s").unwrap(), b"");
         assert_eq!(p.peek(), Some(b't'));
-        assert_eq!(p.clone().null_terminated("s"), Err(ProtocolError::Truncated("s")));
+        assert_eq!(
+            p.clone().null_terminated("s"),
+            Err(ProtocolError::Truncated("s"))
+        );
         assert_eq!(p.rest(), b"tail");
         assert_eq!(p.rest(), b"");
         assert!(p.is_empty());
@@ -270,7 +299,10 @@ mod tests {
         assert_eq!(pos, 4);
         assert_eq!(lenenc_slice(&payload, &mut pos).unwrap(), None);
         assert_eq!(pos, 5);
-        assert_eq!(lenenc_slice(&payload, &mut pos).unwrap().unwrap(), Bytes::new());
+        assert_eq!(
+            lenenc_slice(&payload, &mut pos).unwrap().unwrap(),
+            Bytes::new()
+        );
         assert_eq!(pos, 6);
         assert_eq!(
             lenenc_slice(&payload, &mut pos),

@@ -23,7 +23,10 @@ impl PacketHeader {
     /// Parses the 4 header bytes.
     pub fn parse(header: [u8; 4]) -> Self {
         let [a, b, c, seq] = header;
-        Self { len: u32::from_le_bytes([a, b, c, 0]) as usize, seq }
+        Self {
+            len: u32::from_le_bytes([a, b, c, 0]) as usize,
+            seq,
+        }
     }
     /// The 4 header bytes (`len` must be at most 0xFFFFFF; higher bits are dropped).
     pub fn to_bytes(self) -> [u8; 4] {
@@ -56,13 +59,22 @@ mod tests {
 
     #[test]
     fn header_parse() {
-        assert_eq!(PacketHeader::parse([0x01, 0x00, 0x00, 0x00]), PacketHeader { len: 1, seq: 0 });
+        assert_eq!(
+            PacketHeader::parse([0x01, 0x00, 0x00, 0x00]),
+            PacketHeader { len: 1, seq: 0 }
+        );
         assert_eq!(
             PacketHeader::parse([0xFF, 0xFF, 0xFF, 0x07]),
-            PacketHeader { len: 0xFF_FFFF, seq: 7 }
+            PacketHeader {
+                len: 0xFF_FFFF,
+                seq: 7
+            }
         );
         assert_eq!(PacketHeader::parse([0x34, 0x12, 0x05, 0xFF]).len, 0x05_1234);
-        let h = PacketHeader { len: 0x05_1234, seq: 9 };
+        let h = PacketHeader {
+            len: 0x05_1234,
+            seq: 9,
+        };
         assert_eq!(PacketHeader::parse(h.to_bytes()), h);
     }
 
@@ -100,7 +112,10 @@ mod tests {
             (MAX_PAYLOAD_LEN - 1, vec![MAX_PAYLOAD_LEN - 1]),
             (MAX_PAYLOAD_LEN, vec![MAX_PAYLOAD_LEN, 0]),
             (MAX_PAYLOAD_LEN + 1, vec![MAX_PAYLOAD_LEN, 1]),
-            (2 * MAX_PAYLOAD_LEN, vec![MAX_PAYLOAD_LEN, MAX_PAYLOAD_LEN, 0]),
+            (
+                2 * MAX_PAYLOAD_LEN,
+                vec![MAX_PAYLOAD_LEN, MAX_PAYLOAD_LEN, 0],
+            ),
         ];
         for (len, want) in cases {
             let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
@@ -111,7 +126,9 @@ mod tests {
             assert_eq!(hs.iter().map(|h| h.len).collect::<Vec<_>>(), want);
             // Sequence ids wrap at 255.
             let seqs: Vec<u8> = hs.iter().map(|h| h.seq).collect();
-            let expect: Vec<u8> = (0..want.len()).map(|i| 0xFEu8.wrapping_add(i as u8)).collect();
+            let expect: Vec<u8> = (0..want.len())
+                .map(|i| 0xFEu8.wrapping_add(i as u8))
+                .collect();
             assert_eq!(seqs, expect);
             assert_eq!(seq, 0xFEu8.wrapping_add(want.len() as u8));
             // The payload is intact once the headers are removed.
