@@ -2,15 +2,21 @@
 //! (with `SERVER_MORE_RESULTS_EXISTS` for multi-result responses).
 //!
 //! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response.html>
-// CONTRACT STUB: implemented by the protocol work.
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::buf::{lenenc_slice, ParseBuf};
+use super::constants::capabilities::{CLIENT_DEPRECATE_EOF, CLIENT_OPTIONAL_RESULTSET_METADATA};
+use super::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use super::constants::ColumnType;
-use super::response::{ErrPacket, OkPacket};
-use super::value::Value;
+use super::response::{is_eof, is_err, EofPacket, ErrPacket, OkPacket};
+use super::value::{self, Value};
 use super::ProtocolError;
+
+/// Largest column count accepted in a result set (MySQL and MariaDB allow at most 4096 columns
+/// per table).
+pub const MAX_COLUMNS: u64 = 4096;
 
 /// A column definition (Protocol::ColumnDefinition41).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +43,71 @@ pub struct Column {
     pub decimals: u8,
 }
 
+fn lenenc_string(p: &mut ParseBuf<'_>, what: &'static str) -> Result<String, ProtocolError> {
+    Ok(String::from_utf8_lossy(p.lenenc_bytes_non_null(what)?).into_owned())
+}
+
 impl Column {
     /// Parses a ColumnDefinition41 payload.
     pub fn parse(payload: &[u8]) -> Result<Self, ProtocolError> {
-        todo!("{payload:?}")
+        let mut p = ParseBuf::new(payload);
+        p.lenenc_bytes_non_null("column catalog")?;
+        let schema = lenenc_string(&mut p, "column schema")?;
+        let table = lenenc_string(&mut p, "column table")?;
+        let org_table = lenenc_string(&mut p, "column org_table")?;
+        let name = lenenc_string(&mut p, "column name")?;
+        let org_name = lenenc_string(&mut p, "column org_name")?;
+        let fixed_len = p
+            .lenenc_int("column fixed fields length")?
+            .ok_or(ProtocolError::Malformed("NULL column fixed fields length"))?;
+        if fixed_len < 10 {
+            return Err(ProtocolError::Malformed("column fixed fields too short"));
+        }
+        let fixed_len = usize::try_from(fixed_len)
+            .map_err(|_| ProtocolError::Truncated("column fixed fields"))?;
+        let mut fixed = ParseBuf::new(p.bytes(fixed_len, "column fixed fields")?);
+        let charset = fixed.u16("column charset")?;
+        let column_length = fixed.u32("column length")?;
+        let column_type = ColumnType::from_u8(fixed.u8("column type")?)
+            .ok_or(ProtocolError::Malformed("unknown column type"))?;
+        let flags = fixed.u16("column flags")?;
+        let decimals = fixed.u8("column decimals")?;
+        Ok(Column {
+            schema,
+            table,
+            org_table,
+            name,
+            org_name,
+            charset,
+            column_length,
+            column_type,
+            flags,
+            decimals,
+        })
     }
+}
+
+/// Decodes one text-protocol row against its columns, slicing values out of `payload` without
+/// copying.
+pub fn decode_row(payload: &Bytes, columns: &[Column]) -> Result<Vec<Value>, ProtocolError> {
+    let mut values = Vec::with_capacity(columns.len());
+    let mut pos = 0;
+    for col in columns {
+        if pos >= payload.len() {
+            return Err(ProtocolError::Truncated("row value"));
+        }
+        let value = match lenenc_slice(payload, &mut pos)? {
+            None => Value::Null,
+            Some(raw) => value::decode_text(raw, col.column_type, col.flags, col.charset)?,
+        };
+        values.push(value);
+    }
+    if pos != payload.len() {
+        return Err(ProtocolError::ColumnCountMismatch {
+            columns: columns.len(),
+        });
+    }
+    Ok(values)
 }
 
 /// What one packet of a text-protocol response meant.
@@ -68,28 +134,647 @@ pub enum QueryEvent {
     LocalInfile(Vec<u8>),
 }
 
+#[derive(Debug)]
+enum State {
+    /// The first packet of a (possibly further) response.
+    Start,
+    /// Column definitions: `remaining` more to read.
+    Columns {
+        remaining: usize,
+        columns: Vec<Column>,
+    },
+    /// The legacy EOF packet that ends the column definitions.
+    ColumnsEof(Arc<[Column]>),
+    /// Rows until EOF/OK or ERR.
+    Rows(Arc<[Column]>),
+    /// After a `LOCAL INFILE` request: the OK or ERR that follows the client's reply.
+    InfileResult,
+    /// The response has been read completely.
+    Done,
+}
+
 /// A state machine that turns the packets of a COM_QUERY response into [`QueryEvent`]s.
 ///
 /// Feed every packet payload received after the command to [`TextResultDecoder::feed`]; it
 /// returns `Ok(None)` for packets that carry no event of their own (column definitions before the
 /// last, a legacy EOF after the definitions). After `Err`, or after the end of a result with no
 /// `SERVER_MORE_RESULTS_EXISTS`, [`TextResultDecoder::is_done`] is true.
+///
+/// After [`QueryEvent::LocalInfile`], the caller sends the file (or an empty packet) and keeps
+/// feeding: the server's OK or ERR follows.
 #[derive(Debug)]
 pub struct TextResultDecoder {
-    _private: (),
+    capabilities: u32,
+    state: State,
 }
 
 impl TextResultDecoder {
     /// A decoder for a response under the negotiated capabilities.
     pub fn new(capabilities: u32) -> Self {
-        todo!("{capabilities}")
+        Self {
+            capabilities,
+            state: State::Start,
+        }
     }
+
+    fn deprecate_eof(&self) -> bool {
+        self.capabilities & CLIENT_DEPRECATE_EOF != 0
+    }
+
     /// Feeds the next packet payload.
     pub fn feed(&mut self, payload: Bytes) -> Result<Option<QueryEvent>, ProtocolError> {
-        todo!("{payload:?}")
+        if is_err(&payload) && !matches!(self.state, State::Done) {
+            let err = ErrPacket::parse(&payload, self.capabilities)?;
+            self.state = State::Done;
+            return Ok(Some(QueryEvent::Err(err)));
+        }
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Start => self.start(&payload),
+            State::InfileResult => match payload.first() {
+                Some(0x00) => self.ok(&payload),
+                _ => Err(ProtocolError::Unexpected(
+                    "expected OK after LOCAL INFILE data",
+                )),
+            },
+            State::Columns {
+                remaining,
+                mut columns,
+            } => {
+                columns.push(Column::parse(&payload)?);
+                let remaining = remaining.saturating_sub(1);
+                if remaining > 0 {
+                    self.state = State::Columns { remaining, columns };
+                    return Ok(None);
+                }
+                let columns: Arc<[Column]> = columns.into();
+                self.state = if self.deprecate_eof() {
+                    State::Rows(columns.clone())
+                } else {
+                    State::ColumnsEof(columns.clone())
+                };
+                Ok(Some(QueryEvent::Columns(columns)))
+            }
+            State::ColumnsEof(columns) => {
+                if !is_eof(&payload, false) {
+                    return Err(ProtocolError::Unexpected(
+                        "expected EOF after column definitions",
+                    ));
+                }
+                EofPacket::parse(&payload)?;
+                self.state = State::Rows(columns);
+                Ok(None)
+            }
+            State::Rows(columns) => {
+                if is_eof(&payload, self.deprecate_eof()) {
+                    let (status, warnings) = if self.deprecate_eof() {
+                        let ok = OkPacket::parse(&payload, self.capabilities)?;
+                        (ok.status, ok.warnings)
+                    } else {
+                        let eof = EofPacket::parse(&payload)?;
+                        (eof.status, eof.warnings)
+                    };
+                    if status & SERVER_MORE_RESULTS_EXISTS != 0 {
+                        self.state = State::Start;
+                    }
+                    return Ok(Some(QueryEvent::ResultSetEnd { status, warnings }));
+                }
+                let row = decode_row(&payload, &columns)?;
+                self.state = State::Rows(columns);
+                Ok(Some(QueryEvent::Row(row)))
+            }
+            State::Done => Err(ProtocolError::Unexpected(
+                "packet after the end of the response",
+            )),
+        }
     }
+
+    fn ok(&mut self, payload: &[u8]) -> Result<Option<QueryEvent>, ProtocolError> {
+        let ok = OkPacket::parse(payload, self.capabilities)?;
+        if ok.status & SERVER_MORE_RESULTS_EXISTS != 0 {
+            self.state = State::Start;
+        }
+        Ok(Some(QueryEvent::Ok(ok)))
+    }
+
+    fn start(&mut self, payload: &[u8]) -> Result<Option<QueryEvent>, ProtocolError> {
+        match payload.first() {
+            None => Err(ProtocolError::Truncated("query response")),
+            Some(0x00) => self.ok(payload),
+            Some(0xFB) => {
+                self.state = State::InfileResult;
+                Ok(Some(QueryEvent::LocalInfile(
+                    payload.get(1..).unwrap_or_default().to_vec(),
+                )))
+            }
+            Some(_) => {
+                let mut p = ParseBuf::new(payload);
+                let count = p
+                    .lenenc_int("column count")?
+                    .ok_or(ProtocolError::Malformed("NULL column count"))?;
+                if count == 0 || count > MAX_COLUMNS {
+                    return Err(ProtocolError::Malformed("column count out of range"));
+                }
+                if self.capabilities & CLIENT_OPTIONAL_RESULTSET_METADATA != 0
+                    && p.u8("metadata follows")? == 0
+                {
+                    return Err(ProtocolError::Unexpected("result set without metadata"));
+                }
+                let count = count as usize;
+                self.state = State::Columns {
+                    remaining: count,
+                    columns: Vec::with_capacity(count),
+                };
+                Ok(None)
+            }
+        }
+    }
+
     /// True when the whole response has been read.
     pub fn is_done(&self) -> bool {
-        todo!()
+        matches!(self.state, State::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::buf::{put_lenenc_bytes, put_lenenc_int};
+    use crate::protocol::constants::capabilities::*;
+    use crate::protocol::constants::column_flags::*;
+    use crate::protocol::constants::status::*;
+    use bytes::{BufMut, BytesMut};
+
+    const CAPS_EOF: u32 = CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS;
+    const CAPS_NO_EOF: u32 = CAPS_EOF | CLIENT_DEPRECATE_EOF;
+
+    fn coldef(name: &str, ty: u8, flags: u16, charset: u16) -> Bytes {
+        let mut b = BytesMut::new();
+        for s in ["def", "test", "t", "t_phys", name, name] {
+            put_lenenc_bytes(&mut b, s.as_bytes());
+        }
+        b.put_u8(0x0C);
+        b.put_u16_le(charset);
+        b.put_u32_le(11);
+        b.put_u8(ty);
+        b.put_u16_le(flags);
+        b.put_u8(0);
+        b.put_u16_le(0);
+        b.freeze()
+    }
+
+    fn count(n: u64) -> Bytes {
+        let mut b = BytesMut::new();
+        put_lenenc_int(&mut b, n);
+        b.freeze()
+    }
+
+    fn row(values: &[Option<&[u8]>]) -> Bytes {
+        let mut b = BytesMut::new();
+        for v in values {
+            match v {
+                Some(v) => put_lenenc_bytes(&mut b, v),
+                None => b.put_u8(0xFB),
+            }
+        }
+        b.freeze()
+    }
+
+    fn eof(status: u16) -> Bytes {
+        let mut b = BytesMut::from(&[0xFE, 0x00, 0x00][..]);
+        b.put_u16_le(status);
+        b.freeze()
+    }
+
+    fn ok_eof(status: u16, warnings: u16) -> Bytes {
+        let mut b = BytesMut::from(&[0xFE, 0x00, 0x00][..]);
+        b.put_u16_le(status);
+        b.put_u16_le(warnings);
+        b.freeze()
+    }
+
+    fn ok(affected: u8, status: u16) -> Bytes {
+        let mut b = BytesMut::from(&[0x00, affected, 0x00][..]);
+        b.put_u16_le(status);
+        b.put_u16_le(0);
+        b.freeze()
+    }
+
+    fn err() -> Bytes {
+        Bytes::from_static(b"\xff\x7a\x04#42S02Table 'test.nope' doesn't exist")
+    }
+
+    fn two_columns() -> Vec<Bytes> {
+        vec![
+            count(2),
+            coldef("id", 0x03, NOT_NULL | PRI_KEY | NUM, 63),
+            coldef("name", 0xFD, 0, 45),
+        ]
+    }
+
+    fn run(caps: u32, packets: Vec<Bytes>) -> (Vec<QueryEvent>, TextResultDecoder) {
+        let mut dec = TextResultDecoder::new(caps);
+        let mut events = Vec::new();
+        for p in packets {
+            assert!(!dec.is_done());
+            if let Some(e) = dec.feed(p).unwrap() {
+                events.push(e);
+            }
+        }
+        (events, dec)
+    }
+
+    fn bytes(s: &str) -> Value {
+        Value::Bytes(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn column_definition() {
+        let col = Column::parse(&coldef("id", 0x03, NOT_NULL | PRI_KEY, 63)).unwrap();
+        assert_eq!(col.schema, "test");
+        assert_eq!(col.table, "t");
+        assert_eq!(col.org_table, "t_phys");
+        assert_eq!(col.name, "id");
+        assert_eq!(col.org_name, "id");
+        assert_eq!(col.charset, 63);
+        assert_eq!(col.column_length, 11);
+        assert_eq!(col.column_type, ColumnType::Long);
+        assert_eq!(col.flags, NOT_NULL | PRI_KEY);
+        assert_eq!(col.decimals, 0);
+    }
+
+    #[test]
+    fn column_definition_malformed() {
+        let good = coldef("id", 0x03, 0, 63);
+        for n in 0..good.len() - 2 {
+            assert!(
+                matches!(Column::parse(&good[..n]), Err(ProtocolError::Truncated(_))),
+                "{n}"
+            );
+        }
+        // Missing filler is tolerated only if the block says so; a short block is malformed.
+        let mut short = good[..good.len() - 13].to_vec();
+        short.push(0x05);
+        short.extend_from_slice(&[0; 5]);
+        assert!(matches!(
+            Column::parse(&short),
+            Err(ProtocolError::Malformed(_))
+        ));
+        // Unknown type byte.
+        let bad_type = coldef("id", 0x42, 0, 63);
+        assert_eq!(
+            Column::parse(&bad_type),
+            Err(ProtocolError::Malformed("unknown column type"))
+        );
+        // A name length far past the end.
+        let mut b = BytesMut::new();
+        put_lenenc_bytes(&mut b, b"def");
+        b.extend_from_slice(&[0xFD, 0xFF, 0xFF, 0xFF, b'x']);
+        assert_eq!(
+            Column::parse(&b),
+            Err(ProtocolError::Truncated("column schema"))
+        );
+        // NULL where a string is required.
+        assert!(matches!(
+            Column::parse(&[0xFB]),
+            Err(ProtocolError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn result_set_with_legacy_eof() {
+        let mut packets = two_columns();
+        packets.push(eof(SERVER_STATUS_AUTOCOMMIT));
+        packets.push(row(&[Some(b"1"), Some(b"alice")]));
+        packets.push(row(&[Some(b"2"), None]));
+        packets.push(eof(SERVER_STATUS_AUTOCOMMIT));
+        let (events, dec) = run(CAPS_EOF, packets);
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 4);
+        let QueryEvent::Columns(cols) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(cols.len(), 2);
+        assert_eq!(cols[1].name, "name");
+        assert_eq!(
+            events[1],
+            QueryEvent::Row(vec![Value::Int(1), bytes("alice")])
+        );
+        assert_eq!(events[2], QueryEvent::Row(vec![Value::Int(2), Value::Null]));
+        assert_eq!(
+            events[3],
+            QueryEvent::ResultSetEnd {
+                status: SERVER_STATUS_AUTOCOMMIT,
+                warnings: 0
+            }
+        );
+    }
+
+    #[test]
+    fn result_set_with_ok_as_eof() {
+        let mut packets = two_columns();
+        packets.push(row(&[Some(b"7"), Some(b"bob")]));
+        packets.push(ok_eof(SERVER_STATUS_AUTOCOMMIT, 3));
+        let (events, dec) = run(CAPS_NO_EOF, packets);
+        assert!(dec.is_done());
+        assert!(matches!(&events[0], QueryEvent::Columns(c) if c.len() == 2));
+        assert_eq!(
+            events[1],
+            QueryEvent::Row(vec![Value::Int(7), bytes("bob")])
+        );
+        assert_eq!(
+            events[2],
+            QueryEvent::ResultSetEnd {
+                status: SERVER_STATUS_AUTOCOMMIT,
+                warnings: 3
+            }
+        );
+    }
+
+    #[test]
+    fn empty_result_set() {
+        for (caps, end) in [(CAPS_EOF, eof(2)), (CAPS_NO_EOF, ok_eof(2, 0))] {
+            let mut packets = vec![count(1), coldef("x", 0xFD, 0, 45)];
+            if caps == CAPS_EOF {
+                packets.push(eof(2));
+            }
+            packets.push(end);
+            let (events, dec) = run(caps, packets);
+            assert!(dec.is_done());
+            assert_eq!(events.len(), 2);
+            assert_eq!(
+                events[1],
+                QueryEvent::ResultSetEnd {
+                    status: 2,
+                    warnings: 0
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn ok_response() {
+        let (events, dec) = run(CAPS_NO_EOF, vec![ok(3, SERVER_STATUS_AUTOCOMMIT)]);
+        assert!(dec.is_done());
+        assert!(matches!(&events[0], QueryEvent::Ok(ok) if ok.affected_rows == 3));
+    }
+
+    #[test]
+    fn multi_result() {
+        // CALL p(): a result set, then the final OK; or "SELECT 1; UPDATE ...; SELECT 2".
+        let more = SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS;
+        let packets = vec![
+            count(1),
+            coldef("1", 0x08, NOT_NULL | NUM, 63),
+            row(&[Some(b"1")]),
+            ok_eof(more, 0),
+            ok(5, more),
+            count(1),
+            coldef("2", 0x08, NOT_NULL | NUM, 63),
+            row(&[Some(b"2")]),
+            ok_eof(SERVER_STATUS_AUTOCOMMIT, 0),
+        ];
+        let (events, dec) = run(CAPS_NO_EOF, packets);
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 7);
+        assert_eq!(
+            events[2],
+            QueryEvent::ResultSetEnd {
+                status: more,
+                warnings: 0
+            }
+        );
+        assert!(matches!(&events[3], QueryEvent::Ok(ok) if ok.affected_rows == 5));
+        assert_eq!(events[5], QueryEvent::Row(vec![Value::Int(2)]));
+
+        // The same with legacy EOFs.
+        let packets = vec![
+            count(1),
+            coldef("1", 0x08, NOT_NULL | NUM, 63),
+            eof(2),
+            row(&[Some(b"1")]),
+            eof(more),
+            ok(0, 2),
+        ];
+        let (events, dec) = run(CAPS_EOF, packets);
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn error_responses() {
+        // ERR instead of a result.
+        let (events, dec) = run(CAPS_EOF, vec![err()]);
+        assert!(dec.is_done());
+        let QueryEvent::Err(e) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(e.code, 1146);
+        assert_eq!(e.sql_state, "42S02");
+        // ERR in the middle of the rows (e.g. a killed query).
+        let mut packets = two_columns();
+        packets.push(row(&[Some(b"1"), Some(b"a")]));
+        packets.push(Bytes::from_static(
+            b"\xff\x25\x05#70100Query execution was interrupted",
+        ));
+        let (events, dec) = run(CAPS_NO_EOF, packets);
+        assert!(dec.is_done());
+        assert!(matches!(&events[2], QueryEvent::Err(e) if e.code == 1317));
+        // ERR for the second statement of a multi-statement query.
+        let more = SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS;
+        let (events, dec) = run(CAPS_NO_EOF, vec![ok(1, more), err()]);
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 2);
+        // Nothing is accepted after the end.
+        let mut dec = dec;
+        assert!(matches!(
+            dec.feed(ok(0, 2)),
+            Err(ProtocolError::Unexpected(_))
+        ));
+        assert!(matches!(dec.feed(err()), Err(ProtocolError::Unexpected(_))));
+    }
+
+    #[test]
+    fn local_infile() {
+        let mut dec = TextResultDecoder::new(CAPS_NO_EOF);
+        let ev = dec.feed(Bytes::from_static(b"\xfb/tmp/data.csv")).unwrap();
+        assert_eq!(ev, Some(QueryEvent::LocalInfile(b"/tmp/data.csv".to_vec())));
+        assert!(!dec.is_done());
+        let ev = dec.feed(ok(10, 2)).unwrap();
+        assert!(matches!(ev, Some(QueryEvent::Ok(ok)) if ok.affected_rows == 10));
+        assert!(dec.is_done());
+        // Refused by the server after the client's reply.
+        let mut dec = TextResultDecoder::new(CAPS_NO_EOF);
+        dec.feed(Bytes::from_static(b"\xfbfile")).unwrap();
+        assert!(matches!(dec.feed(err()).unwrap(), Some(QueryEvent::Err(_))));
+        assert!(dec.is_done());
+        // Anything else is unexpected.
+        let mut dec = TextResultDecoder::new(CAPS_NO_EOF);
+        dec.feed(Bytes::from_static(b"\xfbfile")).unwrap();
+        assert!(matches!(
+            dec.feed(count(1)),
+            Err(ProtocolError::Unexpected(_))
+        ));
+    }
+
+    #[test]
+    fn row_starting_with_0xfe_is_a_row() {
+        // A value of 2^24 bytes or more starts with 0xFE (8-byte length); only a long packet can
+        // carry it, so a short 0xFE packet is an EOF and a long one is a row. Here: a 9+ byte row
+        // starting with 0xFE under legacy EOF.
+        let cols = vec![count(1), coldef("b", 0xFC, BLOB | BINARY, 63), eof(2)];
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        for p in cols {
+            dec.feed(p).unwrap();
+        }
+        let mut r = BytesMut::new();
+        r.put_u8(0xFE);
+        r.put_u64_le(3);
+        r.extend_from_slice(b"abc");
+        let ev = dec.feed(r.freeze()).unwrap();
+        assert_eq!(ev, Some(QueryEvent::Row(vec![bytes("abc")])));
+        assert_eq!(
+            dec.feed(eof(2)).unwrap(),
+            Some(QueryEvent::ResultSetEnd {
+                status: 2,
+                warnings: 0
+            })
+        );
+    }
+
+    #[test]
+    fn zero_copy_values() {
+        let cols = [Column::parse(&coldef("s", 0xFD, 0, 45)).unwrap()];
+        let payload = row(&[Some(b"hello")]);
+        let values = decode_row(&payload, &cols).unwrap();
+        let Value::Bytes(b) = &values[0] else {
+            panic!()
+        };
+        assert_eq!(b.as_ptr(), payload[1..].as_ptr());
+    }
+
+    #[test]
+    fn malformed_rows() {
+        let cols: Vec<Column> = [coldef("a", 0xFD, 0, 45), coldef("b", 0xFD, 0, 45)]
+            .iter()
+            .map(|c| Column::parse(c).unwrap())
+            .collect();
+        // Fewer values than columns.
+        assert_eq!(
+            decode_row(&row(&[Some(b"x")]), &cols),
+            Err(ProtocolError::Truncated("row value"))
+        );
+        // More bytes than columns.
+        assert_eq!(
+            decode_row(&row(&[Some(b"x"), None, Some(b"y")]), &cols),
+            Err(ProtocolError::ColumnCountMismatch { columns: 2 })
+        );
+        // A length past the end.
+        assert_eq!(
+            decode_row(&Bytes::from_static(b"\x01x\x09abc"), &cols),
+            Err(ProtocolError::Truncated("length-encoded string"))
+        );
+        assert!(matches!(
+            decode_row(&Bytes::from_static(b"\xff"), &cols),
+            Err(ProtocolError::Malformed(_))
+        ));
+        // An invalid value for the column type is reported by the value decoder.
+        let int_col = [Column::parse(&coldef("i", 0x03, 0, 63)).unwrap()];
+        assert!(matches!(
+            decode_row(&row(&[Some(b"12x")]), &int_col),
+            Err(ProtocolError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_responses() {
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        assert_eq!(
+            dec.feed(Bytes::new()),
+            Err(ProtocolError::Truncated("query response"))
+        );
+        for bad in [
+            Bytes::from_static(&[0xFC, 0, 0]),
+            count(4097),
+            count(1 << 40),
+        ] {
+            let mut dec = TextResultDecoder::new(CAPS_EOF);
+            assert_eq!(
+                dec.feed(bad),
+                Err(ProtocolError::Malformed("column count out of range"))
+            );
+        }
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        assert!(dec.feed(count(4096)).unwrap().is_none());
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        assert!(matches!(
+            dec.feed(Bytes::from_static(b"\xfc\x01")),
+            Err(ProtocolError::Truncated(_))
+        ));
+        // A row where the EOF after the definitions should be.
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        dec.feed(count(1)).unwrap();
+        dec.feed(coldef("a", 0xFD, 0, 45)).unwrap();
+        assert!(matches!(
+            dec.feed(row(&[Some(b"x")])),
+            Err(ProtocolError::Unexpected(_))
+        ));
+        // A truncated column definition.
+        let mut dec = TextResultDecoder::new(CAPS_EOF);
+        dec.feed(count(1)).unwrap();
+        assert!(matches!(
+            dec.feed(Bytes::from_static(b"\x03de")),
+            Err(ProtocolError::Truncated(_))
+        ));
+        // A truncated final OK.
+        let mut dec = TextResultDecoder::new(CAPS_NO_EOF);
+        dec.feed(count(1)).unwrap();
+        dec.feed(coldef("a", 0xFD, 0, 45)).unwrap();
+        assert!(matches!(
+            dec.feed(Bytes::from_static(b"\xfe\x00\x00\x02")),
+            Err(ProtocolError::Truncated(_))
+        ));
+    }
+
+    #[test]
+    fn optional_metadata() {
+        let caps = CAPS_NO_EOF | CLIENT_OPTIONAL_RESULTSET_METADATA;
+        let mut dec = TextResultDecoder::new(caps);
+        assert!(dec
+            .feed(Bytes::from_static(&[0x01, 0x01]))
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            dec.feed(coldef("a", 0xFD, 0, 45)).unwrap(),
+            Some(QueryEvent::Columns(_))
+        ));
+        let mut dec = TextResultDecoder::new(caps);
+        assert!(matches!(
+            dec.feed(Bytes::from_static(&[0x01, 0x00])),
+            Err(ProtocolError::Unexpected(_))
+        ));
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_packets() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(
+                &(
+                    any::<bool>(),
+                    proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..24), 1..8),
+                ),
+                |(deprecate, packets)| {
+                    let mut dec =
+                        TextResultDecoder::new(if deprecate { CAPS_NO_EOF } else { CAPS_EOF });
+                    for p in packets {
+                        if dec.feed(Bytes::from(p)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 }

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
+mod text;
+
 /// One column value of a row, decoded according to its column type.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -86,13 +88,37 @@ pub struct DateTime {
 pub struct Decimal(Bytes);
 
 /// Decodes one text-protocol value (`raw` is the column's bytes, never NULL here).
+///
+/// `flags` are the column definition's flags (only
+/// [`UNSIGNED`](super::constants::column_flags::UNSIGNED) matters) and `charset` its character
+/// set. Strings, blobs and JSON keep `raw` without copying it, as does DECIMAL.
+///
+/// | column type | value |
+/// |---|---|
+/// | TINY, SHORT, INT24, LONG, LONGLONG | [`Value::Int`], or [`Value::UInt`] for UNSIGNED columns (and for values beyond `i64::MAX`) |
+/// | YEAR | [`Value::Year`] |
+/// | FLOAT / DOUBLE | [`Value::Float`] / [`Value::Double`] |
+/// | DECIMAL, NEWDECIMAL | [`Value::Decimal`] |
+/// | DATE, NEWDATE | [`Value::Date`] |
+/// | DATETIME, TIMESTAMP (and their `2` forms) | [`Value::DateTime`] |
+/// | TIME, TIME2 | [`Value::Time`] |
+/// | BIT | [`Value::Bit`], from the raw big-endian bytes |
+/// | JSON | [`Value::Json`] |
+/// | NULL | [`Value::Null`] |
+/// | anything else | [`Value::Bytes`] |
+///
+/// # Errors
+///
+/// [`ProtocolError::InvalidValue`] if `raw` is not a well-formed value of a typed column (a
+/// malformed number, a field out of range such as month 13, more than six fractional digits, a
+/// TIME beyond 838 hours, a BIT value of more than 8 bytes, ...).
 pub fn decode_text(
     raw: Bytes,
     column_type: ColumnType,
     flags: u16,
     charset: u16,
 ) -> Result<Value, ProtocolError> {
-    todo!("{raw:?}{column_type:?}{flags}{charset}")
+    text::decode(raw, column_type, flags, charset)
 }
 
 /// Why a [`Value`] could not be converted to the requested type.
