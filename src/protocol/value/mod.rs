@@ -18,6 +18,8 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
+#[cfg(feature = "time")]
+mod time;
 #[cfg(feature = "chrono")]
 mod chrono;
 mod convert;
