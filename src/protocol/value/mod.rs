@@ -18,6 +18,8 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
+#[cfg(feature = "serde_json")]
+mod serde_json;
 #[cfg(feature = "rust_decimal")]
 mod rust_decimal;
 #[cfg(feature = "time")]
