@@ -18,16 +18,16 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
-#[cfg(feature = "serde_json")]
-mod serde_json;
-#[cfg(feature = "rust_decimal")]
-mod rust_decimal;
-#[cfg(feature = "time")]
-mod time;
 #[cfg(feature = "chrono")]
 mod chrono;
 mod convert;
+#[cfg(feature = "rust_decimal")]
+mod rust_decimal;
+#[cfg(feature = "serde_json")]
+mod serde_json;
 mod text;
+#[cfg(feature = "time")]
+mod time;
 
 /// One column value of a row, decoded according to its column type.
 #[derive(Debug, Clone, PartialEq)]
