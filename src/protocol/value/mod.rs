@@ -10,6 +10,29 @@
 //! hours; conversions to `chrono` and `time` types are available behind the features of the same
 //! names, to `rust_decimal::Decimal` behind `rust_decimal` and to `serde_json::Value` behind
 //! `serde_json`.
+//!
+//! # Conversions
+//!
+//! [`FromValue`] never loses information silently, except for floating point targets (documented
+//! on each implementation). On failure the [`FromValueError`] hands the value back with one of
+//! these reasons:
+//!
+//! * `"unexpected NULL"`: [`Value::Null`] into anything but an [`Option`] or [`Value`];
+//! * `"type mismatch"`: a value of an unrelated type (a date into an integer, ...);
+//! * `"out of range"`: a number that does not fit the target (300 into `u8`, `-1` into `u64`);
+//! * `"not an integer"`, `"not a number"`, `"invalid decimal"`, `"invalid date"`,
+//!   `"invalid time"`: a DECIMAL with a fraction into an integer, or text (in [`Value::Bytes`])
+//!   that does not hold a value of the target;
+//! * `"not valid UTF-8"`: bytes into a [`String`];
+//! * `"negative time"`: a negative TIME into an unsigned duration or a time of day;
+//! * `"zero date"`: a zero date into a `chrono` or `time` date;
+//! * `"invalid JSON"`: text into a `serde_json::Value`.
+//!
+//! MySQL expressions and MariaDB sometimes send numbers, dates and times as strings: numeric,
+//! date and time targets also accept [`Value::Bytes`] holding their text form.
+//!
+//! `From<T> for Value` exists for the usual Rust types, to build values (e.g. parameters);
+//! `None` becomes [`Value::Null`].
 use std::fmt;
 use std::str::FromStr;
 
@@ -103,6 +126,9 @@ pub struct DateTime {
 }
 
 /// An exact DECIMAL value, kept as its validated decimal text (e.g. `-123.4500`).
+///
+/// The text is `[-]digits[.digits]` with at most 65 significant digits. Equality compares the
+/// text: `1.0` and `1.00` differ, as their scales do.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Decimal(Bytes);
 
@@ -275,17 +301,15 @@ impl Time {
 
     /// The signed length of this TIME in microseconds.
     ///
-    /// Exact for every field value (even out of the usual ranges, as the fields are public).
+    /// Exact for every valid TIME; saturates at `i64::MIN` / `i64::MAX` for field values far
+    /// beyond the TIME range (the fields are public).
     pub fn to_micros(&self) -> i64 {
-        let abs = i64::from(self.hours) * MICROS_PER_HOUR
-            + i64::from(self.minutes) * MICROS_PER_MINUTE
-            + i64::from(self.seconds) * MICROS_PER_SECOND
-            + i64::from(self.micros);
-        if self.negative {
-            -abs
-        } else {
-            abs
-        }
+        let abs = i128::from(self.hours) * i128::from(MICROS_PER_HOUR)
+            + i128::from(self.minutes) * i128::from(MICROS_PER_MINUTE)
+            + i128::from(self.seconds) * i128::from(MICROS_PER_SECOND)
+            + i128::from(self.micros);
+        let signed = if self.negative { -abs } else { abs };
+        i64::try_from(signed).unwrap_or(if self.negative { i64::MIN } else { i64::MAX })
     }
 
     /// True for a zero length (`00:00:00`, whatever the sign).
@@ -573,6 +597,20 @@ mod tests {
         assert_eq!(Time::from_micros(Time::MIN.to_micros()), Some(Time::MIN));
         assert_eq!(Time::from_micros(Time::MAX.to_micros() + 1), None);
         assert_eq!(Time::from_micros(i64::MIN), None);
+        let huge = Time {
+            hours: u32::MAX,
+            micros: u32::MAX,
+            ..Time::MIN
+        };
+        assert_eq!(huge.to_micros(), i64::MIN);
+        assert_eq!(
+            Time {
+                negative: false,
+                ..huge
+            }
+            .to_micros(),
+            i64::MAX
+        );
         assert_eq!(
             Time::try_from(std::time::Duration::from_nanos(1_500_999)),
             Ok(Time::new(false, 0, 0, 0, 1500).unwrap())
