@@ -113,6 +113,18 @@ impl Decoder for PacketCodec {
             return Ok(Some(std::mem::take(&mut self.partial).freeze()));
         }
     }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, CodecError> {
+        match self.decode(src)? {
+            Some(payload) => Ok(Some(payload)),
+            None if src.is_empty() && self.partial.is_empty() => Ok(None),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed in the middle of a packet",
+            )
+            .into()),
+        }
+    }
 }
 
 impl Encoder<&[u8]> for PacketCodec {
@@ -341,6 +353,25 @@ mod tests {
         assert!(codec.decode(&mut src).unwrap().is_some());
         assert_eq!(codec.seq(), 0);
         assert!(codec.decode(&mut src).unwrap().is_some());
+    }
+
+    #[test]
+    fn eof_in_the_middle_of_a_packet() {
+        let mut codec = PacketCodec::new(1024);
+        let mut src = BytesMut::new();
+        assert!(codec.decode_eof(&mut src).unwrap().is_none());
+        let mut src = frame(&[b"abc"], 0);
+        assert_eq!(
+            codec.decode_eof(&mut src).unwrap().as_deref(),
+            Some(&b"abc"[..])
+        );
+        let mut src = BytesMut::from(&frame(&[b"abc"], 1)[..5]);
+        assert!(matches!(codec.decode_eof(&mut src), Err(CodecError::Io(_))));
+        // Closed right after the first packet of a split payload.
+        let mut codec = PacketCodec::new(64 << 20);
+        let mut src = frame(&[&vec![0u8; MAX_PAYLOAD_LEN + 1]], 0);
+        src.truncate(HEADER_LEN + MAX_PAYLOAD_LEN);
+        assert!(matches!(codec.decode_eof(&mut src), Err(CodecError::Io(_))));
     }
 
     #[test]
