@@ -28,7 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_idle_timeout(Some(std::time::Duration::from_secs(120)));
     let db = Client::new(opts);
 
-    db.execute("CREATE DATABASE IF NOT EXISTS quickstart").await?;
+    db.execute("CREATE DATABASE IF NOT EXISTS quickstart")
+        .await?;
     db.select_db("quickstart").await?;
     db.execute(
         "CREATE TABLE IF NOT EXISTS greetings (

@@ -12,9 +12,12 @@ async fn fresh_user(srv: &TestServer, plugin: Option<&str>) -> (String, String) 
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let user = format!("u{}_{}", std::process::id(), n);
     let password = format!("pw-{n}-secret");
-    let with = match plugin {
-        Some(p) => format!("IDENTIFIED WITH {p} BY '{password}'"),
-        None => format!("IDENTIFIED BY '{password}'"),
+    let with = match (plugin, srv.kind) {
+        (Some(p), ServerKind::MySql) => format!("IDENTIFIED WITH {p} BY '{password}'"),
+        (Some(p), ServerKind::MariaDb) => {
+            format!("IDENTIFIED VIA {p} USING PASSWORD('{password}')")
+        }
+        (None, _) => format!("IDENTIFIED BY '{password}'"),
     };
     for host in ["%", "localhost"] {
         admin
@@ -96,7 +99,10 @@ async fn should_refuse_caching_sha2_full_auth_over_plain_tcp_without_a_key() {
 #[actix_rt::test]
 async fn should_do_caching_sha2_full_auth_with_a_pinned_key_then_fast_auth() {
     for srv in servers().iter().filter(|s| s.kind == ServerKind::MySql) {
-        let key = srv.public_key_pem.clone().expect("mysql test servers have a key");
+        let key = srv
+            .public_key_pem
+            .clone()
+            .expect("mysql test servers have a key");
         let (user, pw) = fresh_user(srv, Some("caching_sha2_password")).await;
         let c = Client::new(tcp_opts(srv, &user, &pw).with_server_public_key_file(key));
         assert!(whoami(&c).await.unwrap().starts_with(&user), "{}", srv.name);
@@ -151,7 +157,11 @@ async fn should_do_sha256_password_with_public_key_retrieval() {
 async fn should_report_an_unsupported_plugin_clearly() {
     for srv in servers().iter().filter(|s| s.kind == ServerKind::MariaDb) {
         let admin = Client::from_url(&srv.url()).unwrap();
-        if admin.execute("INSTALL SONAME 'auth_ed25519'").await.is_err() {
+        if admin
+            .execute("INSTALL SONAME 'auth_ed25519'")
+            .await
+            .is_err()
+        {
             let rows = admin
                 .query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519'")
                 .await

@@ -86,7 +86,12 @@ async fn should_close_when_idle_and_reopen_on_the_next_query() {
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
         assert!(connection_exists(&admin, id).await);
         tokio::time::sleep(Duration::from_secs(2)).await;
-        assert_eq!(proxy.active(), 0, "{}: proxy still has a connection", srv.name);
+        assert_eq!(
+            proxy.active(),
+            0,
+            "{}: proxy still has a connection",
+            srv.name
+        );
         wait_until("the server dropped the idle connection", || {
             let admin = admin.clone();
             async move { !connection_exists(&admin, id).await }
@@ -120,7 +125,10 @@ async fn should_run_queued_queries_in_order_after_kill() {
         let c = admin(srv);
         let admin = admin(srv);
         let t = table(srv, "kill");
-        admin.execute(format!("DROP TABLE IF EXISTS {t}")).await.unwrap();
+        admin
+            .execute(format!("DROP TABLE IF EXISTS {t}"))
+            .await
+            .unwrap();
         admin
             .execute(format!(
                 "CREATE TABLE {t} (seq INT AUTO_INCREMENT PRIMARY KEY, i INT NOT NULL)"
@@ -137,7 +145,8 @@ async fn should_run_queued_queries_in_order_after_kill() {
         let queued: Vec<_> = (0..100)
             .map(|i| {
                 let c = c.clone();
-                actix_rt::spawn(async move { c.execute(format!("INSERT INTO {t} (i) VALUES ({i})")).await })
+                let sql = format!("INSERT INTO {t} (i) VALUES ({i})");
+                actix_rt::spawn(async move { c.execute(sql).await })
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -169,7 +178,10 @@ async fn should_not_resend_an_insert_in_flight_but_resend_queued_and_retry_safe(
         let c = Client::new(opts);
         let admin = admin(srv);
         let t = table(srv, "inflight");
-        admin.execute(format!("DROP TABLE IF EXISTS {t}")).await.unwrap();
+        admin
+            .execute(format!("DROP TABLE IF EXISTS {t}"))
+            .await
+            .unwrap();
         admin
             .execute(format!("CREATE TABLE {t} (k VARCHAR(20) PRIMARY KEY)"))
             .await
@@ -181,7 +193,10 @@ async fn should_not_resend_an_insert_in_flight_but_resend_queued_and_retry_safe(
         let insert = {
             let c = c.clone();
             let t = t.clone();
-            actix_rt::spawn(async move { c.execute(format!("INSERT INTO {t} VALUES ('in-flight')")).await })
+            actix_rt::spawn(async move {
+                c.execute(format!("INSERT INTO {t} VALUES ('in-flight')"))
+                    .await
+            })
         };
         wait_until("the insert ran on the server", || {
             let admin = admin.clone();
@@ -198,7 +213,10 @@ async fn should_not_resend_an_insert_in_flight_but_resend_queued_and_retry_safe(
         let queued = {
             let c = c.clone();
             let t = t.clone();
-            actix_rt::spawn(async move { c.execute(format!("INSERT INTO {t} VALUES ('queued')")).await })
+            actix_rt::spawn(async move {
+                c.execute(format!("INSERT INTO {t} VALUES ('queued')"))
+                    .await
+            })
         };
         tokio::time::sleep(Duration::from_millis(100)).await;
         proxy.cut_all();
@@ -214,7 +232,12 @@ async fn should_not_resend_an_insert_in_flight_but_resend_queued_and_retry_safe(
             .await
             .unwrap();
         let keys: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        assert_eq!(keys, ["in-flight", "queued"], "{}: no duplicate, none lost", srv.name);
+        assert_eq!(
+            keys,
+            ["in-flight", "queued"],
+            "{}: no duplicate, none lost",
+            srv.name
+        );
 
         // A retry-safe SELECT in flight is sent again and succeeds.
         proxy.stall_replies(true);
@@ -247,6 +270,11 @@ async fn should_fail_queued_queries_with_a_timeout_when_the_server_stays_down() 
         c.ping().await.unwrap();
         proxy.refuse(true);
         proxy.cut_all();
+        wait_until("the client noticed the cut", || {
+            let c = c.clone();
+            async move { c.state().await.unwrap().0 == ConnectionState::Closed }
+        })
+        .await;
         let started = std::time::Instant::now();
         let results = futures_util::future::join_all((0..5).map(|i| {
             let c = c.clone();
@@ -306,9 +334,9 @@ async fn should_refuse_commands_past_the_queue_bound() {
                 Err(e) => panic!("{}: {e}", srv.name),
             }
         }
-        // One in flight plus five queued.
-        assert_eq!(ok, 6, "{}", srv.name);
-        assert_eq!(full, 14);
+        // Five queued, plus one in flight if the driver sent the first before the rest arrived.
+        assert!((5..=6).contains(&ok), "{}: {ok} succeeded", srv.name);
+        assert_eq!(full, 20 - ok);
     }
 }
 
@@ -353,7 +381,11 @@ async fn should_kill_a_statement_past_its_timeout_and_stay_usable() {
             .unwrap()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout, "{}: {e}", srv.name);
-        assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
         let rows = admin
             .query(format!(
                 "SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = {id} AND INFO LIKE '%SLEEP(10)%'"
@@ -379,7 +411,10 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
                 max_attempts: 3,
             });
         let c = Client::new(opts);
-        let e = c.query("SELECT * FROM missing_for_retry").await.unwrap_err();
+        let e = c
+            .query("SELECT * FROM missing_for_retry")
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Some(1146), "{}: {e}", srv.name);
         let (_, stats, _) = c.state().await.unwrap();
         assert_eq!(stats.redelivered, 3, "{stats:?}");
@@ -387,11 +422,17 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
         // A non-temporary error goes straight back; the connection stays up.
         let c = admin(srv);
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
-        let e = c.query("SELECT * FROM missing_for_retry").await.unwrap_err();
+        let e = c
+            .query("SELECT * FROM missing_for_retry")
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Some(1146));
         let (_, stats, _) = c.state().await.unwrap();
         assert_eq!(stats.redelivered, 0);
-        assert_eq!(c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0), id);
+        assert_eq!(
+            c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0),
+            id
+        );
 
         // Message substrings work too.
         let opts = Opts::from_url(&srv.url_with_db("actix_test"))
@@ -404,7 +445,9 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
                 max_attempts: 2,
             });
         let c = Client::new(opts);
-        c.query("SELECT * FROM missing_for_retry").await.unwrap_err();
+        c.query("SELECT * FROM missing_for_retry")
+            .await
+            .unwrap_err();
         assert_eq!(c.state().await.unwrap().1.redelivered, 2);
     }
 }
@@ -416,13 +459,20 @@ async fn should_abort_a_transaction_when_the_connection_is_lost() {
         let c = Client::new(opts);
         let admin = admin(srv);
         let t = table(srv, "trx");
-        admin.execute(format!("DROP TABLE IF EXISTS {t}")).await.unwrap();
         admin
-            .execute(format!("CREATE TABLE {t} (k INT PRIMARY KEY) ENGINE=InnoDB"))
+            .execute(format!("DROP TABLE IF EXISTS {t}"))
+            .await
+            .unwrap();
+        admin
+            .execute(format!(
+                "CREATE TABLE {t} (k INT PRIMARY KEY) ENGINE=InnoDB"
+            ))
             .await
             .unwrap();
         c.execute("START TRANSACTION").await.unwrap();
-        c.execute(format!("INSERT INTO {t} VALUES (1)")).await.unwrap();
+        c.execute(format!("INSERT INTO {t} VALUES (1)"))
+            .await
+            .unwrap();
         proxy.stall_replies(true);
         let in_trx = {
             let c = c.clone();
@@ -469,10 +519,7 @@ async fn should_fail_in_flight_query_when_the_server_closes_mid_reply() {
         c.ping().await.unwrap();
         // Let a little of the reply through, then cut.
         proxy.drop_after(proxy.bytes().1 + 40);
-        let e = c
-            .query("SELECT REPEAT('x', 100000)")
-            .await
-            .unwrap_err();
+        let e = c.query("SELECT REPEAT('x', 100000)").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ConnectionLost, "{}: {e}", srv.name);
         proxy.drop_after(0);
         assert_eq!(c.query("SELECT 3").await.unwrap()[0].get::<i32>(0), 3);

@@ -4,6 +4,7 @@
 //! examples); this module re-exports it and adds conveniences that may use dev-dependencies.
 #![allow(dead_code, unused_imports)]
 
+pub mod proxy;
 mod server;
 
 pub use server::*;

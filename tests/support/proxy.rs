@@ -62,7 +62,7 @@ impl Proxy {
                     return;
                 };
                 if accept_ctl.refuse.load(Ordering::SeqCst) {
-                    let _ = client.set_linger(Some(Duration::ZERO));
+                    let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
                     drop(client);
                     continue;
                 }

@@ -105,7 +105,9 @@ enum Cli {
         socket: String,
     },
     /// A local client over TCP with the test account (external servers).
-    Tcp { program: String },
+    Tcp {
+        program: String,
+    },
     None,
 }
 
@@ -219,7 +221,13 @@ impl TestServer {
             let deadline = Instant::now() + Duration::from_secs(30);
             while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
                 if fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                    .map(|s| {
+                        s.rsplit(')')
+                            .next()
+                            .unwrap_or("")
+                            .trim_start()
+                            .starts_with('Z')
+                    })
                     .unwrap_or(false)
                 {
                     break;
@@ -448,7 +456,12 @@ fn command(tree: Option<&Path>, program: &str) -> Command {
         }
         None => Command::new(program),
     };
-    for var in ["MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT"] {
+    for var in [
+        "MYSQL_PWD",
+        "MYSQL_HOST",
+        "MYSQL_TCP_PORT",
+        "MYSQL_UNIX_PORT",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -589,7 +602,10 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", p("mysqld.sock")))
             .arg(format!("--pid-file={}", p("mysqld.pid")))
-            .arg(format!("--log-error={}", p(&format!("error-{attempt}.log"))))
+            .arg(format!(
+                "--log-error={}",
+                p(&format!("error-{attempt}.log"))
+            ))
             .arg("--skip-name-resolve")
             .arg("--max-allowed-packet=64M");
         if c.kind == ServerKind::MySql {
@@ -808,7 +824,10 @@ fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
 fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
