@@ -8,7 +8,6 @@
 //! MYSQL_URL=mysql://user:pass@127.0.0.1:3306/ cargo run --example quickstart
 //! ```
 #[path = "../tests/support/server.rs"]
-#[allow(dead_code)]
 mod server;
 
 use actix_mysql::{Client, Opts};

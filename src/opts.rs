@@ -1,27 +1,4 @@
 //! Connection options and the `mysql://` URL format.
-//!
-//! # URL format
-//!
-//! ```text
-//! mysql://[user[:password]@]host[:port][/database][?param=value&...]
-//! ```
-//!
-//! User, password and database are percent-decoded. Parameters (unknown ones are an error):
-//!
-//! | parameter | meaning | default |
-//! |---|---|---|
-//! | `socket` | path of a unix domain socket to use instead of TCP | none |
-//! | `connect_timeout` | bound on TCP connect + handshake + authentication (`5s`, `500ms`, `2m`, or plain seconds) | `10s` |
-//! | `idle_timeout` | close the connection after this long with nothing to do (`0` = never) | never |
-//! | `max_allowed_packet` | largest packet accepted from the server, in bytes | 64 MiB |
-//! | `allow_public_key_retrieval` | let `caching_sha2_password`/`sha256_password` ask the server for its RSA key over plain TCP | `false` |
-//! | `server_public_key` | path of a PEM file with the server's RSA public key (pinned) | none |
-//! | `queue_timeout` | how long a command may wait in the queue | `30s` |
-//! | `max_queue` | commands a connection queues before refusing more | `10000` |
-//! | `query_timeout` | statement run-time bound, enforced with `KILL QUERY` (`0` = none) | none |
-//! | `max_reconnect_attempts` | reconnect attempts before queued commands fail | `10` |
-//! | `tcp_keepalive` | TCP keepalive idle time (`0` = off) | `30s` |
-//! | `init` | a statement run on every new connection (may be repeated) | none |
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +11,31 @@ use crate::protocol::constants::DEFAULT_MAX_ALLOWED_PACKET;
 
 /// Options of a connection: where the server is, who to log in as, and how the connection
 /// behaves.
+///
+/// # URL format
+///
+/// ```text
+/// mysql://[user[:password]@]host[:port][/database][?param=value&...]
+/// ```
+///
+/// User, password and database are percent-decoded. Parameters (unknown ones are an error):
+///
+/// | parameter | meaning | default |
+/// |---|---|---|
+/// | `socket` | path of a unix domain socket to use instead of TCP | none |
+/// | `connect_timeout` | bound on TCP connect + handshake + authentication (`5s`, `500ms`, `2m`, or plain seconds) | `10s` |
+/// | `idle_timeout` | close the connection after this long with nothing to do (`0` = never) | never |
+/// | `max_allowed_packet` | largest packet accepted from the server, in bytes | 64 MiB |
+/// | `allow_public_key_retrieval` | let `caching_sha2_password`/`sha256_password` ask the server for its RSA key over plain TCP | `false` |
+/// | `server_public_key` | path of a PEM file with the server's RSA public key (pinned) | none |
+/// | `queue_timeout` | how long a command may wait in the queue | `30s` |
+/// | `max_queue` | commands a connection queues before refusing more | `10000` |
+/// | `query_timeout` | statement run-time bound, enforced with `KILL QUERY` (`0` = none) | none |
+/// | `max_reconnect_attempts` | reconnect attempts before queued commands fail | `10` |
+/// | `tcp_keepalive` | TCP keepalive idle time (`0` = off) | `30s` |
+/// | `init` | a statement run on every new connection (may be repeated) | none |
+///
+/// # Example
 ///
 /// Build them with [`Opts::new`] and the `with_*` setters, or parse a URL with
 /// [`Opts::from_url`].
@@ -199,7 +201,7 @@ impl Opts {
         Self::default()
     }
 
-    /// Parses a `mysql://` URL (see the [module docs](self) for the parameters).
+    /// Parses a `mysql://` URL (see [URL format](Opts#url-format) for the parameters).
     ///
     /// # Errors
     ///
