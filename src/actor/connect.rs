@@ -45,11 +45,20 @@ const CLIENT_CAPABILITIES: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_PLUGIN_AUTH
     | caps::CLIENT_CONNECT_ATTRS
     | caps::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+    | caps::CLIENT_SESSION_TRACK
     | caps::CLIENT_DEPRECATE_EOF;
 
-/// Connects, bounded by the connect timeout. `db` is the schema to select at connect.
-pub(crate) async fn connect(opts: &Opts, db: Option<&str>) -> Result<Live> {
-    match tokio::time::timeout(opts.connect_timeout(), connect_inner(opts, db)).await {
+/// Connects, bounded by the connect timeout. `db` is the schema to select at connect;
+/// `replay` are statements that restore session state, run after the init statements.
+pub(crate) async fn connect(opts: &Opts, db: Option<&str>, replay: &[String]) -> Result<Live> {
+    let fut = async {
+        let mut live = connect_inner(opts, db).await?;
+        for sql in replay {
+            run_statement(&mut live, sql).await?;
+        }
+        Ok(live)
+    };
+    match tokio::time::timeout(opts.connect_timeout(), fut).await {
         Ok(res) => res,
         Err(_) => Err(Error::timeout(format!(
             "connect to {} did not finish within {:?}",

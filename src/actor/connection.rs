@@ -25,7 +25,8 @@ use super::messages::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::command;
-use crate::protocol::constants::status::SERVER_STATUS_IN_TRANS;
+use crate::protocol::constants::status::{SERVER_SESSION_STATE_CHANGED, SERVER_STATUS_IN_TRANS};
+use crate::protocol::session::{parse_session_changes, SessionChange};
 use crate::protocol::response::{self, ErrPacket, OkPacket};
 use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
@@ -84,6 +85,59 @@ struct Pending {
     in_trans: bool,
     /// Times it was sent again after a temporary server error.
     retries: u32,
+}
+
+/// Session state set by the caller's own SQL and reported by the server (session tracking),
+/// restored on a new connection.
+#[derive(Debug, Default)]
+struct TrackedSession {
+    /// System variables in the order they were first set (`SET NAMES`, `SET time_zone`, ...).
+    variables: Vec<(String, String)>,
+    /// The server reported a change it does not describe (temporary tables, user variables):
+    /// it cannot be restored.
+    untracked_change: bool,
+}
+
+impl TrackedSession {
+    fn apply(&mut self, change: SessionChange, current_db: &mut Option<String>) {
+        match change {
+            SessionChange::Schema(db) => *current_db = Some(db),
+            SessionChange::SystemVariable { name, value } => {
+                match self.variables.iter_mut().find(|(n, _)| *n == name) {
+                    Some(entry) => entry.1 = value,
+                    None => self.variables.push((name, value)),
+                }
+            }
+            SessionChange::StateChanged => self.untracked_change = true,
+            _ => {}
+        }
+    }
+
+    /// `SET SESSION` statements that restore the tracked variables.
+    fn replay_statements(&self) -> Vec<String> {
+        let assignments: Vec<String> = self
+            .variables
+            .iter()
+            .filter_map(|(name, value)| {
+                let name_ok = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                // Values are replayed as plain quoted literals; anything needing escapes is
+                // left out rather than guessed at.
+                let value_ok = !value.contains(['\\', '\'', '\0']);
+                if name_ok && value_ok {
+                    Some(format!("{name} = '{value}'"))
+                } else {
+                    tracing::warn!(variable = %name, "session variable not restorable");
+                    None
+                }
+            })
+            .collect();
+        if assignments.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("SET SESSION {}", assignments.join(", "))]
+        }
+    }
 }
 
 /// A command written to the server whose reply is being read.
@@ -157,6 +211,9 @@ pub struct ConnectionStats {
     pub redelivered: u64,
     /// Commands that failed with a timeout.
     pub timeouts: u64,
+    /// Reconnects after which session state the server had reported as changed (temporary
+    /// tables, user variables; needs `session_track_state_change=ON`) could not be restored.
+    pub session_state_lost: u64,
 }
 
 /// The connection actor. Create it through [`Client`](crate::Client), which starts it under an
@@ -183,6 +240,7 @@ pub struct Connection {
     query_timer: Option<Pin<Box<Sleep>>>,
     /// A `KILL QUERY` is on its way: send nothing until it is done.
     killing: bool,
+    session: TrackedSession,
     stats: ConnectionStats,
 }
 
@@ -218,6 +276,7 @@ impl Connection {
             queue_timer: None,
             query_timer: None,
             killing: false,
+            session: TrackedSession::default(),
             stats: ConnectionStats::default(),
         }
     }
@@ -308,9 +367,10 @@ impl Connection {
         self.connecting = true;
         let opts = self.opts.clone();
         let db = self.current_db.clone();
+        let replay = self.session.replay_statements();
         let attempt = self.attempt;
         tracing::debug!(attempt, "connecting");
-        let fut = async move { connect(&opts, db.as_deref()).await };
+        let fut = async move { connect(&opts, db.as_deref(), &replay).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, _ctx| {
             act.connecting = false;
             match res {
@@ -318,6 +378,13 @@ impl Connection {
                     act.stats.connects += 1;
                     if act.failed_before {
                         act.stats.reconnects += 1;
+                        if std::mem::take(&mut act.session.untracked_change) {
+                            act.stats.session_state_lost += 1;
+                            tracing::warn!(
+                                "reconnected: temporary tables, user variables and locks of the \
+                                 previous session are gone"
+                            );
+                        }
                         tracing::info!(
                             connection_id = live.connection_id,
                             attempts = act.attempt + 1,
@@ -549,6 +616,7 @@ impl Connection {
                     match OkPacket::parse(&payload, capabilities) {
                         Ok(ok) => {
                             live.status = ok.status;
+                            track(&mut self.session, &mut self.current_db, &ok);
                             if let Command::InitDb(db) = &inf.pending.cmd {
                                 // Remembered, so a reconnect selects it again.
                                 self.current_db = Some(db.clone());
@@ -578,6 +646,7 @@ impl Connection {
                     None => {}
                     Some(QueryEvent::Ok(ok)) => {
                         live.status = ok.status;
+                        track(&mut self.session, &mut self.current_db, &ok);
                         results.push(QueryResult::Exec(ok.into()));
                     }
                     Some(QueryEvent::Columns(cols)) => *current = Some((cols, Vec::new())),
@@ -799,6 +868,21 @@ impl Connection {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// Records the session changes an OK packet reports.
+fn track(session: &mut TrackedSession, current_db: &mut Option<String>, ok: &OkPacket) {
+    if ok.status & SERVER_SESSION_STATE_CHANGED == 0 || ok.session_state.is_empty() {
+        return;
+    }
+    match parse_session_changes(&ok.session_state) {
+        Ok(changes) => {
+            for change in changes {
+                session.apply(change, current_db);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "unreadable session state change"),
     }
 }
 
