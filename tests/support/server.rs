@@ -105,7 +105,9 @@ enum Cli {
         socket: String,
     },
     /// A local client over TCP with the test account (external servers).
-    Tcp { program: String },
+    Tcp {
+        program: String,
+    },
     None,
 }
 
@@ -219,7 +221,13 @@ impl TestServer {
             let deadline = Instant::now() + Duration::from_secs(30);
             while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
                 if fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+                    .map(|s| {
+                        s.rsplit(')')
+                            .next()
+                            .unwrap_or("")
+                            .trim_start()
+                            .starts_with('Z')
+                    })
                     .unwrap_or(false)
                 {
                     break;
@@ -385,11 +393,11 @@ fn candidates() -> Result<Vec<Candidate>, String> {
     }
     for known in KNOWN_TREES {
         if !dir.join(known).join(TREE_MARKER).exists() {
-            eprintln!(
+            note(format_args!(
                 "test servers: {known} is not installed in {} (run `{INSTALL_COMMAND}`); \
                  testing without it",
                 dir.display()
-            );
+            ));
         }
     }
     if found.is_empty() {
@@ -409,7 +417,9 @@ fn candidates() -> Result<Vec<Candidate>, String> {
             found.retain(|c| prefixes.iter().any(|p| c.name.starts_with(p)));
             for name in &all {
                 if !found.iter().any(|c| &c.name == name) {
-                    eprintln!("test servers: {name} skipped (ACTIX_MYSQL_SERVERS={filter})");
+                    note(format_args!(
+                        "test servers: {name} skipped (ACTIX_MYSQL_SERVERS={filter})"
+                    ));
                 }
             }
             if found.is_empty() {
@@ -448,10 +458,22 @@ fn command(tree: Option<&Path>, program: &str) -> Command {
         }
         None => Command::new(program),
     };
-    for var in ["MYSQL_PWD", "MYSQL_HOST", "MYSQL_TCP_PORT", "MYSQL_UNIX_PORT"] {
+    for var in [
+        "MYSQL_PWD",
+        "MYSQL_HOST",
+        "MYSQL_TCP_PORT",
+        "MYSQL_UNIX_PORT",
+    ] {
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// Writes a line straight to the process's stderr, so the test harness's output capture does
+/// not hide it.
+fn note(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{args}");
 }
 
 fn free_port() -> Result<u16, String> {
@@ -589,7 +611,10 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--socket={}", p("mysqld.sock")))
             .arg(format!("--pid-file={}", p("mysqld.pid")))
-            .arg(format!("--log-error={}", p(&format!("error-{attempt}.log"))))
+            .arg(format!(
+                "--log-error={}",
+                p(&format!("error-{attempt}.log"))
+            ))
             .arg("--skip-name-resolve")
             .arg("--max-allowed-packet=64M");
         if c.kind == ServerKind::MySql {
@@ -672,12 +697,12 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
                 server.public_key_pem = Some(key);
             }
         }
-        eprintln!(
+        note(format_args!(
             "test server {} on 127.0.0.1:{} ready in {:.1} s",
             server.name,
             server.port,
             t0.elapsed().as_secs_f64()
-        );
+        ));
         // The child is not waited for: it lives until this process exits.
         drop(child);
         return Ok(server);
@@ -808,7 +833,10 @@ fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
 fn percent_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::new();
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
