@@ -368,10 +368,18 @@ fn candidates() -> Result<Vec<Candidate>, String> {
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
     trees.sort();
+    let root = is_root();
     for tree in trees {
         let Ok(marker) = fs::read_to_string(tree.join(TREE_MARKER)) else {
             continue;
         };
+        if !root {
+            note(format_args!(
+                "test servers: skipping {} (running a server in a chroot tree needs root)",
+                tree.display()
+            ));
+            continue;
+        }
         let kind = if tree.join("usr/sbin/mariadbd").exists() {
             ServerKind::MariaDb
         } else if tree.join("usr/sbin/mysqld").exists() {
@@ -431,6 +439,18 @@ fn candidates() -> Result<Vec<Candidate>, String> {
         }
     }
     Ok(found)
+}
+
+/// Whether this process runs as root (real uid 0), read from `/proc/self/status`.
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
 }
 
 /// `mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for ...` -> `10.11.19`.
@@ -557,6 +577,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
     spawn_watchdog(&host).map_err(|e| format!("{}: {e}", c.name))?;
     let p = |s: &str| inside.join(s).to_string_lossy().into_owned();
     let tree = c.tree.as_deref();
+    // Running as root needs `--user=root`; otherwise the server runs as the current user.
+    let user_arg: &[&str] = if is_root() { &["--user=root"] } else { &[] };
 
     // Initialise the data directory.
     let mut init = match c.kind {
@@ -564,8 +586,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             let mut cmd = command(tree, "/usr/bin/mariadb-install-db");
             cmd.arg("--no-defaults")
                 .arg(format!("--datadir={}", p("data")))
+                .args(user_arg)
                 .args([
-                    "--user=root",
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
                     "--skip-name-resolve",
@@ -574,7 +596,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
         }
         ServerKind::MySql => {
             let mut cmd = command(tree, c.server_program());
-            cmd.args(["--no-defaults", "--initialize-insecure", "--user=root"])
+            cmd.args(["--no-defaults", "--initialize-insecure"])
+                .args(user_arg)
                 .arg(format!("--datadir={}", p("data")));
             cmd
         }
@@ -604,7 +627,7 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
         let log = host.join(format!("error-{attempt}.log"));
         let mut cmd = command(tree, c.server_program());
         cmd.arg("--no-defaults")
-            .arg("--user=root")
+            .args(user_arg)
             .arg(format!("--datadir={}", p("data")))
             .arg(format!("--tmpdir={}", p("tmp")))
             .arg(format!("--port={port}"))
