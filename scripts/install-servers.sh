@@ -23,6 +23,7 @@
 set -euo pipefail
 
 ARGS="$*"
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 SERVERS_DIR=${ACTIX_MYSQL_SERVERS_DIR:-/opt/actix-mysql/servers}
 MARKER=.actix-mysql-ready
 WITH_CHROOTS=1

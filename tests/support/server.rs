@@ -547,6 +547,35 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Removes `actix-mysql-PID-N` directories in `base` whose process is gone (left behind if the
+/// machine stopped before a watchdog could clean up), or that carry this process's pid (left
+/// by an earlier process with the same pid).
+fn remove_stale(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("actix-mysql-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let ours = pid == std::process::id()
+            && !STARTED_DIRS
+                .lock()
+                .map(|d| d.contains(&entry.path()))
+                .unwrap_or(true);
+        if ours || !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Temporary directories this process has made (and must not treat as stale).
+static STARTED_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn start(c: &Candidate) -> Result<TestServer, String> {
     static SEQ: AtomicUsize = AtomicUsize::new(0);
     let t0 = Instant::now();
@@ -566,9 +595,11 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             (p.clone(), p)
         }
     };
-    if host.exists() {
-        // Left over from a dead process that had our pid.
-        let _ = fs::remove_dir_all(&host);
+    if let Some(base) = host.parent() {
+        remove_stale(base);
+    }
+    if let Ok(mut dirs) = STARTED_DIRS.lock() {
+        dirs.push(host.clone());
     }
     for sub in ["data", "tmp", "files"] {
         fs::create_dir_all(host.join(sub))
