@@ -22,6 +22,8 @@
 #   ACTIX_MYSQL_REBUILD=1    rebuild the chroot trees even if their marker exists
 set -euo pipefail
 
+ARGS="$*"
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 SERVERS_DIR=${ACTIX_MYSQL_SERVERS_DIR:-/opt/actix-mysql/servers}
 MARKER=.actix-mysql-ready
 WITH_CHROOTS=1
@@ -54,7 +56,7 @@ done
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-servers: must run as root (it installs packages and builds chroot trees)." >&2
-    echo "  run: sudo $0 $*" >&2
+    echo "  run: sudo $0 $ARGS" >&2
     exit 1
 fi
 

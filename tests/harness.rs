@@ -55,7 +55,13 @@ fn every_server_greets_with_protocol_10() {
         );
         let end = payload[1..].iter().position(|&b| b == 0).unwrap() + 1;
         let version = String::from_utf8_lossy(&payload[1..end]);
-        eprintln!("{}: greeting version {version:?}", server.name);
+        // After the version: connection id (4), auth data part 1 (8), filler (1),
+        // capabilities low (2), then the server's default character set.
+        let charset = payload.get(end + 1 + 4 + 8 + 1 + 2).copied();
+        eprintln!(
+            "{}: greeting version {version:?}, character set {charset:?}",
+            server.name
+        );
         assert_eq!(
             version.contains("MariaDB"),
             server.kind == ServerKind::MariaDb,

@@ -368,10 +368,18 @@ fn candidates() -> Result<Vec<Candidate>, String> {
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
     trees.sort();
+    let root = is_root();
     for tree in trees {
         let Ok(marker) = fs::read_to_string(tree.join(TREE_MARKER)) else {
             continue;
         };
+        if !root {
+            note(format_args!(
+                "test servers: skipping {} (running a server in a chroot tree needs root)",
+                tree.display()
+            ));
+            continue;
+        }
         let kind = if tree.join("usr/sbin/mariadbd").exists() {
             ServerKind::MariaDb
         } else if tree.join("usr/sbin/mysqld").exists() {
@@ -393,11 +401,11 @@ fn candidates() -> Result<Vec<Candidate>, String> {
     }
     for known in KNOWN_TREES {
         if !dir.join(known).join(TREE_MARKER).exists() {
-            eprintln!(
+            note(format_args!(
                 "test servers: {known} is not installed in {} (run `{INSTALL_COMMAND}`); \
                  testing without it",
                 dir.display()
-            );
+            ));
         }
     }
     if found.is_empty() {
@@ -417,7 +425,9 @@ fn candidates() -> Result<Vec<Candidate>, String> {
             found.retain(|c| prefixes.iter().any(|p| c.name.starts_with(p)));
             for name in &all {
                 if !found.iter().any(|c| &c.name == name) {
-                    eprintln!("test servers: {name} skipped (ACTIX_MYSQL_SERVERS={filter})");
+                    note(format_args!(
+                        "test servers: {name} skipped (ACTIX_MYSQL_SERVERS={filter})"
+                    ));
                 }
             }
             if found.is_empty() {
@@ -429,6 +439,18 @@ fn candidates() -> Result<Vec<Candidate>, String> {
         }
     }
     Ok(found)
+}
+
+/// Whether this process runs as root (real uid 0), read from `/proc/self/status`.
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
 }
 
 /// `mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for ...` -> `10.11.19`.
@@ -465,6 +487,13 @@ fn command(tree: Option<&Path>, program: &str) -> Command {
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// Writes a line straight to the process's stderr, so the test harness's output capture does
+/// not hide it.
+fn note(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{args}");
 }
 
 fn free_port() -> Result<u16, String> {
@@ -518,6 +547,35 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// Removes `actix-mysql-PID-N` directories in `base` whose process is gone (left behind if the
+/// machine stopped before a watchdog could clean up), or that carry this process's pid (left
+/// by an earlier process with the same pid).
+fn remove_stale(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("actix-mysql-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let ours = pid == std::process::id()
+            && !STARTED_DIRS
+                .lock()
+                .map(|d| d.contains(&entry.path()))
+                .unwrap_or(true);
+        if ours || !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Temporary directories this process has made (and must not treat as stale).
+static STARTED_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn start(c: &Candidate) -> Result<TestServer, String> {
     static SEQ: AtomicUsize = AtomicUsize::new(0);
     let t0 = Instant::now();
@@ -537,9 +595,11 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             (p.clone(), p)
         }
     };
-    if host.exists() {
-        // Left over from a dead process that had our pid.
-        let _ = fs::remove_dir_all(&host);
+    if let Some(base) = host.parent() {
+        remove_stale(base);
+    }
+    if let Ok(mut dirs) = STARTED_DIRS.lock() {
+        dirs.push(host.clone());
     }
     for sub in ["data", "tmp", "files"] {
         fs::create_dir_all(host.join(sub))
@@ -548,6 +608,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
     spawn_watchdog(&host).map_err(|e| format!("{}: {e}", c.name))?;
     let p = |s: &str| inside.join(s).to_string_lossy().into_owned();
     let tree = c.tree.as_deref();
+    // Running as root needs `--user=root`; otherwise the server runs as the current user.
+    let user_arg: &[&str] = if is_root() { &["--user=root"] } else { &[] };
 
     // Initialise the data directory.
     let mut init = match c.kind {
@@ -555,8 +617,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             let mut cmd = command(tree, "/usr/bin/mariadb-install-db");
             cmd.arg("--no-defaults")
                 .arg(format!("--datadir={}", p("data")))
+                .args(user_arg)
                 .args([
-                    "--user=root",
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
                     "--skip-name-resolve",
@@ -565,7 +627,8 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
         }
         ServerKind::MySql => {
             let mut cmd = command(tree, c.server_program());
-            cmd.args(["--no-defaults", "--initialize-insecure", "--user=root"])
+            cmd.args(["--no-defaults", "--initialize-insecure"])
+                .args(user_arg)
                 .arg(format!("--datadir={}", p("data")));
             cmd
         }
@@ -595,7 +658,7 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
         let log = host.join(format!("error-{attempt}.log"));
         let mut cmd = command(tree, c.server_program());
         cmd.arg("--no-defaults")
-            .arg("--user=root")
+            .args(user_arg)
             .arg(format!("--datadir={}", p("data")))
             .arg(format!("--tmpdir={}", p("tmp")))
             .arg(format!("--port={port}"))
@@ -688,12 +751,12 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
                 server.public_key_pem = Some(key);
             }
         }
-        eprintln!(
+        note(format_args!(
             "test server {} on 127.0.0.1:{} ready in {:.1} s",
             server.name,
             server.port,
             t0.elapsed().as_secs_f64()
-        );
+        ));
         // The child is not waited for: it lives until this process exits.
         drop(child);
         return Ok(server);
