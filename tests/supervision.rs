@@ -525,3 +525,30 @@ async fn should_fail_in_flight_query_when_the_server_closes_mid_reply() {
         assert_eq!(c.query("SELECT 3").await.unwrap()[0].get::<i32>(0), 3);
     }
 }
+
+#[actix_rt::test]
+async fn should_restore_raw_use_and_set_statements_after_a_reconnect() {
+    for srv in servers() {
+        let (proxy, opts) = proxied(srv).await;
+        let c = Client::new(opts);
+        c.execute("USE mysql").await.unwrap();
+        c.execute("SET NAMES latin1").await.unwrap();
+        c.execute("SET time_zone = '+03:00'").await.unwrap();
+        let before = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
+        proxy.cut_all();
+        wait_until("the client noticed the cut", || {
+            let c = c.clone();
+            async move { c.state().await.unwrap().0 == ConnectionState::Closed }
+        })
+        .await;
+        let rows = c
+            .query("SELECT DATABASE(), @@character_set_client, @@character_set_results, @@time_zone, CONNECTION_ID()")
+            .await
+            .unwrap();
+        assert_ne!(rows[0].get::<u32>(4), before, "{}", srv.name);
+        assert_eq!(rows[0].get::<String>(0), "mysql", "{}", srv.name);
+        assert_eq!(rows[0].get::<String>(1), "latin1", "{}", srv.name);
+        assert_eq!(rows[0].get::<String>(2), "latin1", "{}", srv.name);
+        assert_eq!(rows[0].get::<String>(3), "+03:00", "{}", srv.name);
+    }
+}

@@ -26,9 +26,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::command;
 use crate::protocol::constants::status::{SERVER_SESSION_STATE_CHANGED, SERVER_STATUS_IN_TRANS};
-use crate::protocol::session::{parse_session_changes, SessionChange};
 use crate::protocol::response::{self, ErrPacket, OkPacket};
 use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
+use crate::protocol::session::{parse_session_changes, SessionChange};
 use crate::protocol::ProtocolError;
 use crate::row::{ExecResult, QueryResult, Row};
 
