@@ -93,6 +93,18 @@ pub struct TestServer {
     /// Process id of a started server (`None` for external ones).
     pub pid: Option<u32>,
     cli: Cli,
+    relaunch: Option<Relaunch>,
+}
+
+/// How to start a started server again on the same port and data directory.
+#[derive(Debug, Clone)]
+struct Relaunch {
+    tree: Option<PathBuf>,
+    program: String,
+    /// Arguments after the program.
+    args: Vec<std::ffi::OsString>,
+    /// The server's temporary directory (pid files for the watchdog go there).
+    dir: PathBuf,
 }
 
 /// How to run the server's own command-line client.
@@ -209,6 +221,82 @@ impl TestServer {
         }
     }
 
+    /// Kills a started server with SIGKILL (no shutdown, like a crash) and waits until it is
+    /// gone. [`start_again`](Self::start_again) brings it back on the same port and data.
+    pub fn kill(&self) {
+        if let Some(pid) = self.pid {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+            wait_gone(pid);
+            // MySQL refuses to start while the socket lock names a process that still exists;
+            // the killed server stays a zombie of this process, so remove the lock.
+            if let Some(socket) = &self.socket {
+                let mut lock = socket.clone().into_os_string();
+                lock.push(".lock");
+                let _ = fs::remove_file(lock);
+            }
+        }
+    }
+
+    /// Starts a killed or stopped server again with the same command line (same port, same
+    /// data directory) and waits until it answers.
+    pub fn start_again(&mut self) -> Result<(), String> {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let relaunch = self
+            .relaunch
+            .clone()
+            .ok_or_else(|| format!("{}: not a server this process started", self.name))?;
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let stderr = fs::File::create(relaunch.dir.join(format!("again-{n}.log")))
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        let mut cmd = command(relaunch.tree.as_deref(), &relaunch.program);
+        cmd.args(&relaunch.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        detach(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: cannot start again: {e}", self.name))?;
+        let pid = child.id();
+        let _ = fs::write(
+            relaunch.dir.join(format!("server-again-{n}.pid")),
+            pid.to_string(),
+        );
+        self.pid = Some(pid);
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let logs: Vec<String> = fs::read_dir(&relaunch.dir)
+                    .map(|d| {
+                        d.filter_map(|e| e.ok())
+                            .map(|e| e.path())
+                            .filter(|p| p.to_string_lossy().ends_with(".log"))
+                            .map(|p| format!("{}:\n{}", p.display(), tail(&p, 15)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{}: exited ({status}) when started again; logs:\n{}",
+                    self.name,
+                    logs.join("\n")
+                ));
+            }
+            if self.admin_sql("SELECT 1").is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(format!(
+                    "{}: not ready after being started again",
+                    self.name
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Stops a started server now (SIGTERM), instead of when the process exits. Its
     /// temporary directory is still removed when the process exits. Does nothing for external
     /// servers.
@@ -218,23 +306,28 @@ impl TestServer {
                 .args(["-TERM", &pid.to_string()])
                 .stderr(Stdio::null())
                 .status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                if fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .map(|s| {
-                        s.rsplit(')')
-                            .next()
-                            .unwrap_or("")
-                            .trim_start()
-                            .starts_with('Z')
-                    })
-                    .unwrap_or(false)
-                {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
+            wait_gone(pid);
         }
+    }
+}
+
+/// Waits (up to 30 s) until process `pid` has exited (or is a zombie).
+fn wait_gone(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        if fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(false)
+        {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -285,11 +378,24 @@ fn external_urls() -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// Starts a fresh server of every installed kind for one test alone, so that the test may
+/// kill and restart it. Empty when `MYSQL_TEST_URLS` is set (external servers cannot be
+/// restarted from here).
+pub fn start_private() -> Result<Vec<TestServer>, String> {
+    if external_urls().is_some() {
+        return Ok(Vec::new());
+    }
+    start_all(candidates()?)
+}
+
 fn init_servers() -> Result<Vec<TestServer>, String> {
     if let Some(urls) = external_urls() {
         return parse_external_list(&urls);
     }
-    let candidates = candidates()?;
+    start_all(candidates()?)
+}
+
+fn start_all(candidates: Vec<Candidate>) -> Result<Vec<TestServer>, String> {
     let handles: Vec<_> = candidates
         .into_iter()
         .map(|c| thread::spawn(move || start(&c)))
@@ -680,6 +786,14 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         detach(&mut cmd);
+        // Under chroot the first two arguments are the tree and the program.
+        let skip = if tree.is_some() { 2 } else { 0 };
+        let relaunch = Relaunch {
+            tree: c.tree.clone(),
+            program: c.server_program().to_string(),
+            args: cmd.get_args().skip(skip).map(|a| a.to_owned()).collect(),
+            dir: host.clone(),
+        };
         let mut child: Child = cmd
             .spawn()
             .map_err(|e| format!("{}: cannot start {}: {e}", c.name, c.server_program()))?;
@@ -699,6 +813,7 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             version: c.version.clone(),
             pid: Some(pid),
             cli: cli.clone(),
+            relaunch: Some(relaunch),
         };
         let attempt_start = Instant::now();
         let ready = loop {
@@ -859,6 +974,7 @@ fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
         public_key_pem,
         version: String::new(),
         pid: None,
+        relaunch: None,
         cli: match program {
             Some(p) => Cli::Tcp {
                 program: p.to_string(),
