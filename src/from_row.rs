@@ -88,7 +88,10 @@ use crate::row::Row;
 ///     .into_iter()
 ///     .map(User::from_row)
 ///     .collect::<actix_mysql::Result<Vec<_>>>()?;
-/// let Count(n) = Count::from_row(client.query_first("SELECT COUNT(*) FROM users").await?.unwrap())?;
+/// if let Some(row) = client.query_first("SELECT COUNT(*) FROM users").await? {
+///     let Count(n) = Count::from_row(row)?;
+///     assert_eq!(n as usize, users.len());
+/// }
 /// # Ok(())
 /// # }
 /// ```
@@ -271,7 +274,22 @@ mod tests {
             .collect();
         #[allow(clippy::type_complexity)]
         let t: (
-            i8, i16, i32, i64, u8, u16, u32, u64, i64, i64, i64, i64, i64, i64, i64, Value,
+            i8,
+            i16,
+            i32,
+            i64,
+            u8,
+            u16,
+            u32,
+            u64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            Value,
         ) = FromRow::from_row(row(cells)).unwrap();
         assert_eq!(t.0, 0);
         assert_eq!(t.7, 7);
@@ -305,7 +323,8 @@ mod tests {
         assert!(err.to_string().contains("got 3 columns"), "{err}");
         let err = <(i64,)>::from_row(row(vec![])).unwrap_err();
         assert!(
-            err.to_string().contains("1 column for a 1-tuple, got 0 columns"),
+            err.to_string()
+                .contains("1 column for a 1-tuple, got 0 columns"),
             "{err}"
         );
     }

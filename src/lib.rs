@@ -10,6 +10,8 @@ mod opts;
 pub mod protocol;
 mod row;
 
+#[cfg(feature = "derive")]
+pub use actix_mysql_derive::FromRow;
 pub use actor::messages;
 pub use actor::Connection;
 pub use client::Client;
