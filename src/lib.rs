@@ -5,14 +5,18 @@ mod actor;
 mod client;
 pub mod codec;
 mod error;
+mod from_row;
 mod opts;
 pub mod protocol;
 mod row;
 
+#[cfg(feature = "derive")]
+pub use actix_mysql_derive::FromRow;
 pub use actor::messages;
 pub use actor::Connection;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result, ServerError};
+pub use from_row::FromRow;
 pub use opts::{
     Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
