@@ -156,7 +156,9 @@ impl Client {
         self.addr.send(Ping).await?
     }
 
-    /// Resets the session state on the server (`COM_RESET_CONNECTION`).
+    /// Resets the session state on the server (`COM_RESET_CONNECTION`: rolls back, drops
+    /// temporary tables, clears user and session variables), then selects the database from
+    /// the options again and runs the init statements, so the session is as freshly connected.
     ///
     /// # Errors
     ///

@@ -485,3 +485,33 @@ async fn should_drop_a_future_mid_result_and_stay_usable() {
         assert_eq!(rows[0].get::<i32>(0), 42, "{}", srv.name);
     }
 }
+
+#[actix_rt::test]
+async fn should_reset_the_session_to_its_options() {
+    for srv in servers() {
+        let opts = Opts::from_url(&srv.url_with_db("actix_test"))
+            .unwrap()
+            .with_init_sql("SET @from_init = 'yes'");
+        let c = Client::new(opts);
+        let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
+        c.execute("SET @leak = 'secret'").await.unwrap();
+        c.execute("SET SESSION time_zone = '+05:00'").await.unwrap();
+        c.select_db("mysql").await.unwrap();
+        c.execute("CREATE TEMPORARY TABLE tmp_reset (x INT)")
+            .await
+            .unwrap();
+        c.reset_connection().await.unwrap();
+        let rows = c
+            .query("SELECT @leak, @from_init, DATABASE(), @@SESSION.time_zone = @@GLOBAL.time_zone, CONNECTION_ID()")
+            .await
+            .unwrap();
+        let r = &rows[0];
+        assert_eq!(r.get::<Option<String>>(0), None, "{}", srv.name);
+        assert_eq!(r.get::<String>(1), "yes");
+        assert_eq!(r.get::<String>(2), "actix_test");
+        assert_eq!(r.get::<i64>(3), 1);
+        assert_eq!(r.get::<u32>(4), id, "same connection");
+        let e = c.query("SELECT * FROM mysql.tmp_reset").await.unwrap_err();
+        assert_eq!(e.code(), Some(1146));
+    }
+}

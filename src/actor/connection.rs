@@ -85,6 +85,8 @@ struct Pending {
     in_trans: bool,
     /// Times it was sent again after a temporary server error.
     retries: u32,
+    /// Issued by the actor itself (its reply may have no receiver): never skipped.
+    internal: bool,
 }
 
 /// Session state set by the caller's own SQL and reported by the server (session tracking),
@@ -331,6 +333,7 @@ impl Connection {
             timeout: timeout.or(self.opts.query_timeout()),
             in_trans: self.in_transaction(),
             retries: 0,
+            internal: false,
         });
         self.wake();
         rx
@@ -552,6 +555,47 @@ impl Connection {
         }
     }
 
+    /// `COM_RESET_CONNECTION` succeeded: the server dropped the session state. Forget what was
+    /// tracked and put back what the options ask for (database, init statements) before any
+    /// other command; the caller is answered when the last of these is done.
+    fn restore_after_reset(&mut self) {
+        self.session = TrackedSession::default();
+        let Some(inf) = self.in_flight.take() else {
+            return;
+        };
+        if let Some(live) = self.live.as_mut() {
+            live.framed.codec_mut().reset_seq();
+        }
+        self.query_timer = None;
+        let mut steps: Vec<Command> = Vec::new();
+        if let Some(db) = self.opts.db() {
+            if self.current_db.as_deref() != Some(db) {
+                steps.push(Command::InitDb(db.to_string()));
+            }
+        }
+        steps.extend(self.opts.init_sql().iter().cloned().map(Command::Query));
+        let Some(last) = steps.pop() else {
+            let _ = inf.pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+            return;
+        };
+        let template = inf.pending;
+        let make = |cmd: Command, tx: ReplyTx| Pending {
+            cmd,
+            tx,
+            retry_safe: true,
+            deadline: template.deadline,
+            timeout: None,
+            in_trans: false,
+            retries: 0,
+            internal: true,
+        };
+        self.queue.push_front(make(last, template.tx));
+        for cmd in steps.into_iter().rev() {
+            let (tx, _rx) = oneshot::channel();
+            self.queue.push_front(make(cmd, tx));
+        }
+    }
+
     /// The command in flight ran past its bound: kill it from a second connection.
     fn start_kill(&mut self, ctx: &mut Context<Self>) {
         let (Some(live), Some(inf)) = (self.live.as_ref(), self.in_flight.as_mut()) else {
@@ -620,6 +664,10 @@ impl Connection {
                             if let Command::InitDb(db) = &inf.pending.cmd {
                                 // Remembered, so a reconnect selects it again.
                                 self.current_db = Some(db.clone());
+                            }
+                            if matches!(inf.pending.cmd, Command::ResetConnection) {
+                                self.restore_after_reset();
+                                return Next::Continue;
                             }
                             Ok(Reply::Ok(ok))
                         }
@@ -764,7 +812,7 @@ impl Connection {
                         let Some(pending) = self.queue.pop_front() else {
                             continue;
                         };
-                        if pending.tx.is_closed() {
+                        if pending.tx.is_closed() && !pending.internal {
                             // The caller gave up before the command was sent.
                             continue;
                         }
