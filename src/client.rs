@@ -2,11 +2,12 @@
 use actix::{Addr, Supervisor};
 
 use crate::actor::messages::{
-    ConnectionInfo, ConnectionState, ConnectionStats, Execute, GetInfo, GetState, Ping, Query,
-    QueryMulti, ResetConnection, SelectDb,
+    Close, ConnectionInfo, ConnectionState, ConnectionStats, Execute, GetInfo, GetState, Ping,
+    Query, QueryMulti, ResetConnection, SelectDb,
 };
 use crate::actor::Connection;
 use crate::error::{Error, Result};
+use crate::from_row::FromRow;
 use crate::opts::Opts;
 use crate::row::{ExecResult, QueryResult, Row};
 
@@ -119,6 +120,37 @@ impl Client {
         Ok(self.query(sql).await?.into_iter().next())
     }
 
+    /// Runs a query and converts every row with [`FromRow`] (tuples, or a
+    /// `#[derive(FromRow)]` struct).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], plus [`ErrorKind::Decode`](crate::ErrorKind::Decode) naming the
+    /// column when a value does not convert.
+    pub async fn query_as<T: FromRow>(&self, sql: impl Into<String>) -> Result<Vec<T>> {
+        rows_as(self.query(sql).await?)
+    }
+
+    /// Runs a query that must return exactly one row.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) when it
+    /// returns no row or more than one.
+    pub async fn query_one(&self, sql: impl Into<String>) -> Result<Row> {
+        exactly_one(self.query(sql).await?)
+    }
+
+    /// Runs a query that returns at most one row.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) when it
+    /// returns more than one row.
+    pub async fn query_opt(&self, sql: impl Into<String>) -> Result<Option<Row>> {
+        at_most_one(self.query(sql).await?)
+    }
+
     /// Runs a query and returns every result (several for a stored procedure `CALL`).
     ///
     /// # Errors
@@ -167,6 +199,18 @@ impl Client {
         self.addr.send(ResetConnection).await?
     }
 
+    /// Closes the connection once the commands already queued are done (`COM_QUIT`). Commands
+    /// sent afterwards, through any clone, fail with
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed). Dropping every clone also closes the
+    /// connection, once its queue is drained.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) when the actor is already gone.
+    pub async fn close(&self) -> Result<()> {
+        self.addr.send(Close).await?
+    }
+
     /// What the connection is doing (for health checks), its counters, and how many commands
     /// are queued.
     ///
@@ -186,4 +230,25 @@ impl Client {
     pub async fn connection_info(&self) -> Result<Option<ConnectionInfo>> {
         self.addr.send(GetInfo).await.map_err(Error::from)
     }
+}
+
+pub(crate) fn rows_as<T: FromRow>(rows: Vec<Row>) -> Result<Vec<T>> {
+    rows.into_iter().map(T::from_row).collect()
+}
+
+pub(crate) fn exactly_one(rows: Vec<Row>) -> Result<Row> {
+    match at_most_one(rows)? {
+        Some(row) => Ok(row),
+        None => Err(Error::usage("the query returned no row, one was expected")),
+    }
+}
+
+pub(crate) fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>> {
+    let n = rows.len();
+    if n > 1 {
+        return Err(Error::usage(format!(
+            "the query returned {n} rows, at most one was expected"
+        )));
+    }
+    Ok(rows.into_iter().next())
 }

@@ -9,6 +9,7 @@ mod from_row;
 mod opts;
 pub mod protocol;
 mod row;
+mod transaction;
 
 #[cfg(feature = "derive")]
 pub use actix_mysql_derive::FromRow;
@@ -23,3 +24,4 @@ pub use opts::{
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
+pub use transaction::{IsolationLevel, Transaction, TransactionOpts};

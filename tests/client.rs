@@ -515,3 +515,62 @@ async fn should_reset_the_session_to_its_options() {
         assert_eq!(e.code(), Some(1146));
     }
 }
+
+#[actix_rt::test]
+async fn should_close_the_connection_when_closed_or_dropped() {
+    for srv in servers() {
+        let admin = client(srv);
+        let exists = |id: u32| {
+            let admin = admin.clone();
+            async move {
+                !admin
+                    .query(format!(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = {id}"
+                    ))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            }
+        };
+        let gone = |id: u32| {
+            let exists = exists.clone();
+            async move {
+                for _ in 0..100 {
+                    if !exists(id).await {
+                        return true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                false
+            }
+        };
+
+        // Explicit close: queued work finishes first, later commands are refused.
+        let c = client(srv);
+        let id = c
+            .query_one("SELECT CONNECTION_ID()")
+            .await
+            .unwrap()
+            .get::<u32>(0);
+        let slow = {
+            let c = c.clone();
+            actix_rt::spawn(async move { c.query("SELECT SLEEP(0.3), 1").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        c.close().await.unwrap();
+        assert!(slow.await.unwrap().is_ok(), "{}", srv.name);
+        assert!(gone(id).await, "{}: still connected after close", srv.name);
+        let e = c.query("SELECT 1").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+
+        // Dropping every handle closes the connection too.
+        let c = client(srv);
+        let id = c
+            .query_one("SELECT CONNECTION_ID()")
+            .await
+            .unwrap()
+            .get::<u32>(0);
+        drop(c);
+        assert!(gone(id).await, "{}: still connected after drop", srv.name);
+    }
+}

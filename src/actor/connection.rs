@@ -42,6 +42,10 @@ enum Command {
     InitDb(String),
     Ping,
     ResetConnection,
+    /// Local, no I/O: from now on only this transaction's commands are sent.
+    Claim(u64),
+    /// Local, no I/O: the transaction ended; everyone's commands are sent again.
+    Release(u64),
 }
 
 impl Command {
@@ -58,6 +62,7 @@ impl Command {
             Command::InitDb(db) => command::com_init_db(dst, db),
             Command::Ping => command::com_ping(dst),
             Command::ResetConnection => command::com_reset_connection(dst),
+            Command::Claim(_) | Command::Release(_) => {}
         }
     }
 }
@@ -87,6 +92,19 @@ struct Pending {
     retries: u32,
     /// Issued by the actor itself (its reply may have no receiver): never skipped.
     internal: bool,
+    /// The transaction it belongs to.
+    txn: Option<u64>,
+    /// It ends its transaction (`COMMIT`): if its reply is lost the outcome is unknown.
+    ends_txn: bool,
+}
+
+/// How a command is to be handled, besides what it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CmdOpts {
+    pub(crate) retry_safe: bool,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) txn: Option<u64>,
+    pub(crate) ends_txn: bool,
 }
 
 /// Session state set by the caller's own SQL and reported by the server (session tracking),
@@ -242,6 +260,12 @@ pub struct Connection {
     query_timer: Option<Pin<Box<Sleep>>>,
     /// A `KILL QUERY` is on its way: send nothing until it is done.
     killing: bool,
+    /// `Close` was received: refuse new commands, close once the queue is drained.
+    closing: Option<Vec<ReplyTx>>,
+    /// The transaction that owns the connection now.
+    active_txn: Option<u64>,
+    /// Transactions lost with their connection: their further commands fail at once.
+    aborted_txns: std::collections::HashSet<u64>,
     session: TrackedSession,
     stats: ConnectionStats,
 }
@@ -278,6 +302,9 @@ impl Connection {
             queue_timer: None,
             query_timer: None,
             killing: false,
+            closing: None,
+            active_txn: None,
+            aborted_txns: std::collections::HashSet::new(),
             session: TrackedSession::default(),
             stats: ConnectionStats::default(),
         }
@@ -303,13 +330,19 @@ impl Connection {
             .is_some_and(|l| l.status & SERVER_STATUS_IN_TRANS != 0)
     }
 
-    fn enqueue(
-        &mut self,
-        cmd: Command,
-        retry_safe: bool,
-        timeout: Option<Duration>,
-    ) -> oneshot::Receiver<Result<Reply>> {
+    fn enqueue(&mut self, cmd: Command, o: CmdOpts) -> oneshot::Receiver<Result<Reply>> {
         let (tx, rx) = oneshot::channel();
+        if self.closing.is_some() && o.txn.is_none() {
+            let _ = tx.send(Err(Error::closed()));
+            return rx;
+        }
+        if let Some(t) = o.txn {
+            if self.aborted_txns.contains(&t) && !matches!(cmd, Command::Release(_)) {
+                let _ = tx.send(Err(Error::transaction_aborted(false)
+                    .with_detail("the connection was lost earlier in this transaction")));
+                return rx;
+            }
+        }
         if self.queue.len() >= self.opts.max_queue() {
             let _ = tx.send(Err(Error::new(ErrorKind::QueueFull).with_detail(format!(
                 "{} commands are already queued on this connection",
@@ -328,12 +361,14 @@ impl Connection {
         self.queue.push_back(Pending {
             cmd,
             tx,
-            retry_safe,
+            retry_safe: o.retry_safe && o.txn.is_none(),
             deadline,
-            timeout: timeout.or(self.opts.query_timeout()),
-            in_trans: self.in_transaction(),
+            timeout: o.timeout.or(self.opts.query_timeout()),
+            in_trans: self.in_transaction() && self.active_txn.is_none(),
             retries: 0,
             internal: false,
+            txn: o.txn,
+            ends_txn: o.ends_txn,
         });
         self.wake();
         rx
@@ -444,13 +479,23 @@ impl Connection {
     /// the transaction's commands fail as aborted. Then stop, so the supervisor restarts the
     /// actor, which reconnects for what is still queued.
     fn fail_connection(&mut self, err: Error, requeue: bool, ctx: &mut Context<Self>) {
-        let in_trans = self.in_transaction();
-        tracing::warn!(error = %err, in_transaction = in_trans, "connection failed");
+        let active = self.active_txn.take();
+        // A transaction opened with raw SQL (no transaction handle).
+        let raw_trans = self.in_transaction() && active.is_none();
+        tracing::warn!(
+            error = %err,
+            in_transaction = raw_trans || active.is_some(),
+            "connection failed"
+        );
+        if let Some(t) = active {
+            self.aborted_txns.insert(t);
+        }
         self.live = None;
         self.failed_before = true;
         self.query_timer = None;
         if let Some(inf) = self.in_flight.take() {
-            let retry = !in_trans
+            let in_txn = raw_trans || inf.pending.txn.is_some();
+            let retry = !in_txn
                 && !inf.timed_out
                 && (inf.pending.retry_safe || requeue)
                 && inf.pending.retries < self.opts.reconnect_policy().max_attempts;
@@ -460,7 +505,11 @@ impl Connection {
                 self.stats.redelivered += 1;
                 self.queue.push_front(p);
             } else {
-                let mut e = if in_trans {
+                let mut e = if inf.pending.ends_txn {
+                    Error::connection_lost(true).with_detail(
+                        "the COMMIT was sent but its reply was lost: the transaction may or may not have been committed",
+                    )
+                } else if in_txn {
                     Error::transaction_aborted(!requeue)
                 } else if inf.timed_out {
                     Error::timeout(
@@ -481,17 +530,21 @@ impl Connection {
                 let _ = inf.pending.tx.send(Err(e));
             }
         }
-        if in_trans {
-            let (aborted, kept): (VecDeque<_>, VecDeque<_>) =
-                self.queue.drain(..).partition(|p| p.in_trans);
-            self.queue = kept;
-            for p in aborted {
-                let mut e = Error::transaction_aborted(false);
-                if let Some(sql) = p.cmd.sql() {
-                    e = e.with_query(sql);
-                }
-                let _ = p.tx.send(Err(e));
+        // Commands of the lost transaction never run on the new connection (its `Release`
+        // stays queued to clean up).
+        let (aborted, kept): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| {
+            let of_active =
+                active.is_some() && p.txn == active && !matches!(p.cmd, Command::Release(_));
+            let of_raw = raw_trans && p.in_trans && p.txn.is_none();
+            of_active || of_raw
+        });
+        self.queue = kept;
+        for p in aborted {
+            let mut e = Error::transaction_aborted(false);
+            if let Some(sql) = p.cmd.sql() {
+                e = e.with_query(sql);
             }
+            let _ = p.tx.send(Err(e));
         }
         if !self.queue.is_empty() {
             tracing::info!(
@@ -500,6 +553,93 @@ impl Connection {
             );
         }
         ctx.stop();
+    }
+
+    /// Takes the next command and writes it (the sink is ready). Local commands are handled
+    /// without I/O; commands whose caller gave up are skipped.
+    fn send_next(&mut self) -> Result<()> {
+        let Some(pending) = self.next_pending() else {
+            return Ok(());
+        };
+        let Some(pending) = self.take_local(pending) else {
+            return Ok(());
+        };
+        if pending.tx.is_closed() && !pending.internal {
+            // The caller gave up before the command was sent.
+            return Ok(());
+        }
+        let Some(live) = self.live.as_mut() else {
+            self.queue.push_front(pending);
+            return Ok(());
+        };
+        self.scratch.clear();
+        pending.cmd.encode(&mut self.scratch);
+        live.framed.codec_mut().reset_seq();
+        let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
+        let decoder = match pending.cmd {
+            Command::Query(_) => ReplyDecoder::Text {
+                decoder: TextResultDecoder::new(live.capabilities),
+                results: Vec::new(),
+                current: None,
+                infile_refused: false,
+            },
+            _ => ReplyDecoder::Simple,
+        };
+        self.query_timer = pending
+            .timeout
+            .map(|t| Box::pin(sleep_until(Instant::now() + t)));
+        self.in_flight = Some(InFlight {
+            pending,
+            decoder,
+            timed_out: false,
+        });
+        sent.map_err(Error::from)
+    }
+
+    /// The next command to send: the oldest one, or while a transaction owns the connection,
+    /// the oldest one of that transaction.
+    fn next_pending(&mut self) -> Option<Pending> {
+        match self.active_txn {
+            None => self.queue.pop_front(),
+            Some(t) => {
+                let i = self.queue.iter().position(|p| p.txn == Some(t))?;
+                self.queue.remove(i)
+            }
+        }
+    }
+
+    /// Handles a command that needs no I/O, or one that cannot be sent; returns the command
+    /// back when it is to be sent.
+    fn take_local(&mut self, pending: Pending) -> Option<Pending> {
+        match pending.cmd {
+            Command::Claim(t) => {
+                self.active_txn = Some(t);
+                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                None
+            }
+            Command::Release(t) => {
+                if self.active_txn == Some(t) {
+                    self.active_txn = None;
+                }
+                self.aborted_txns.remove(&t);
+                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                None
+            }
+            _ => match pending.txn {
+                Some(t) if self.aborted_txns.contains(&t) => {
+                    let _ = pending.tx.send(Err(Error::transaction_aborted(false)
+                        .with_detail("the connection was lost earlier in this transaction")));
+                    None
+                }
+                Some(t) if self.active_txn != Some(t) => {
+                    let _ = pending
+                        .tx
+                        .send(Err(Error::usage("the transaction has already ended")));
+                    None
+                }
+                _ => Some(pending),
+            },
+        }
     }
 
     /// Closes a connection that has nothing in flight (the server closed it, or it is idle).
@@ -511,6 +651,14 @@ impl Connection {
 
     /// Closes an idle connection politely (`COM_QUIT`).
     fn close_idle(&mut self, task: &mut std::task::Context<'_>) {
+        if self.live.is_some() {
+            self.stats.idle_closes += 1;
+        }
+        self.quit(task, "idle connection closed");
+    }
+
+    /// Says `COM_QUIT` and drops the connection.
+    fn quit(&mut self, task: &mut std::task::Context<'_>, why: &'static str) {
         if let Some(mut live) = self.live.take() {
             self.scratch.clear();
             command::com_quit(&mut self.scratch);
@@ -521,8 +669,7 @@ impl Connection {
             {
                 let _ = Pin::new(&mut live.framed).poll_flush(task);
             }
-            self.stats.idle_closes += 1;
-            tracing::info!(connection_id = live.connection_id, "idle connection closed");
+            tracing::info!(connection_id = live.connection_id, why);
         }
         self.idle = None;
     }
@@ -588,6 +735,8 @@ impl Connection {
             in_trans: false,
             retries: 0,
             internal: true,
+            txn: template.txn,
+            ends_txn: false,
         };
         self.queue.push_front(make(last, template.tx));
         for cmd in steps.into_iter().rev() {
@@ -769,7 +918,9 @@ impl Connection {
         {
             self.waker = Some(task.waker().clone());
         }
-        if self
+        // Poll until pending: expiring re-arms the timer for the next deadline, and a timer
+        // only wakes the driver once it has been polled.
+        while self
             .queue_timer
             .as_mut()
             .is_some_and(|t| t.as_mut().poll(task).is_ready())
@@ -778,6 +929,19 @@ impl Connection {
         }
         let mut budget = PACKET_BUDGET;
         loop {
+            let drained = self.queue.is_empty() && self.in_flight.is_none();
+            if drained && (self.closing.is_some() || !ctx.connected()) {
+                self.quit(task, "connection closed");
+                for tx in self.closing.take().unwrap_or_default() {
+                    let _ = tx.send(Ok(Reply::Ok(OkPacket::default())));
+                }
+                if !ctx.connected() {
+                    // No handle is left: nobody can send again.
+                    ctx.stop();
+                    return Poll::Ready(());
+                }
+                self.closing = Some(Vec::new());
+            }
             let Some(live) = self.live.as_mut() else {
                 if self.queue.is_empty() || self.connecting {
                     return Poll::Pending;
@@ -792,7 +956,11 @@ impl Connection {
                 return Poll::Pending;
             };
 
-            let idle = self.in_flight.is_none() && self.queue.is_empty();
+            // Never idle-close inside a transaction.
+            let idle = self.in_flight.is_none()
+                && self.queue.is_empty()
+                && self.active_txn.is_none()
+                && live.status & SERVER_STATUS_IN_TRANS == 0;
             if !idle {
                 self.idle = None;
             } else if let Some(timeout) = self.opts.idle_timeout() {
@@ -806,41 +974,18 @@ impl Connection {
             }
 
             // Write the next command once the previous reply is complete.
-            if self.in_flight.is_none() && !self.queue.is_empty() && !self.killing {
+            let sendable = match self.active_txn {
+                None => !self.queue.is_empty(),
+                Some(t) => self.queue.iter().any(|p| p.txn == Some(t)),
+            };
+            if self.in_flight.is_none() && sendable && !self.killing {
                 match Pin::new(&mut live.framed).poll_ready(task) {
                     Poll::Ready(Ok(())) => {
-                        let Some(pending) = self.queue.pop_front() else {
-                            continue;
-                        };
-                        if pending.tx.is_closed() && !pending.internal {
-                            // The caller gave up before the command was sent.
-                            continue;
-                        }
-                        self.scratch.clear();
-                        pending.cmd.encode(&mut self.scratch);
-                        live.framed.codec_mut().reset_seq();
-                        let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
-                        let decoder = match pending.cmd {
-                            Command::Query(_) => ReplyDecoder::Text {
-                                decoder: TextResultDecoder::new(live.capabilities),
-                                results: Vec::new(),
-                                current: None,
-                                infile_refused: false,
-                            },
-                            _ => ReplyDecoder::Simple,
-                        };
-                        self.query_timer = pending
-                            .timeout
-                            .map(|t| Box::pin(sleep_until(Instant::now() + t)));
-                        self.in_flight = Some(InFlight {
-                            pending,
-                            decoder,
-                            timed_out: false,
-                        });
-                        if let Err(e) = sent {
-                            self.fail_connection(e.into(), false, ctx);
+                        if let Err(e) = self.send_next() {
+                            self.fail_connection(e, false, ctx);
                             return Poll::Ready(());
                         }
+                        continue;
                     }
                     Poll::Ready(Err(e)) => {
                         self.fail_connection(e.into(), false, ctx);
@@ -999,7 +1144,8 @@ impl Handler<Query> for Connection {
     type Result = ResponseFuture<Result<Vec<Row>>>;
 
     fn handle(&mut self, msg: Query, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
+        let o = msg.cmd_opts();
+        let rx = self.enqueue(Command::Query(msg.sql), o);
         reply_future(rx, |reply| {
             Ok(into_results(reply)
                 .into_iter()
@@ -1016,7 +1162,8 @@ impl Handler<QueryMulti> for Connection {
     type Result = ResponseFuture<Result<Vec<QueryResult>>>;
 
     fn handle(&mut self, msg: QueryMulti, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
+        let o = msg.cmd_opts();
+        let rx = self.enqueue(Command::Query(msg.sql), o);
         reply_future(rx, |reply| Ok(into_results(reply)))
     }
 }
@@ -1025,7 +1172,8 @@ impl Handler<Execute> for Connection {
     type Result = ResponseFuture<Result<ExecResult>>;
 
     fn handle(&mut self, msg: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Query(msg.sql), msg.retry_safe, msg.timeout);
+        let o = msg.cmd_opts();
+        let rx = self.enqueue(Command::Query(msg.sql), o);
         reply_future(rx, |reply| {
             // The outcome of the last statement without rows (for a CALL, its final OK).
             Ok(into_results(reply)
@@ -1044,7 +1192,13 @@ impl Handler<SelectDb> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: SelectDb, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::InitDb(msg.db), true, None);
+        let rx = self.enqueue(
+            Command::InitDb(msg.db),
+            CmdOpts {
+                retry_safe: true,
+                ..CmdOpts::default()
+            },
+        );
         reply_future(rx, |_| Ok(()))
     }
 }
@@ -1053,7 +1207,13 @@ impl Handler<Ping> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: Ping, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::Ping, true, None);
+        let rx = self.enqueue(
+            Command::Ping,
+            CmdOpts {
+                retry_safe: true,
+                ..CmdOpts::default()
+            },
+        );
         reply_future(rx, |_| Ok(()))
     }
 }
@@ -1062,7 +1222,48 @@ impl Handler<ResetConnection> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: ResetConnection, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::ResetConnection, false, None);
+        let rx = self.enqueue(Command::ResetConnection, CmdOpts::default());
+        reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<Claim> for Connection {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: Claim, _ctx: &mut Self::Context) -> Self::Result {
+        let rx = self.enqueue(
+            Command::Claim(msg.0),
+            CmdOpts {
+                txn: Some(msg.0),
+                ..CmdOpts::default()
+            },
+        );
+        reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<Release> for Connection {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: Release, _ctx: &mut Self::Context) -> Self::Result {
+        let rx = self.enqueue(
+            Command::Release(msg.0),
+            CmdOpts {
+                txn: Some(msg.0),
+                ..CmdOpts::default()
+            },
+        );
+        reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<Close> for Connection {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, _msg: Close, _ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.closing.get_or_insert_with(Vec::new).push(tx);
+        self.wake();
         reply_future(rx, |_| Ok(()))
     }
 }

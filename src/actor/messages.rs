@@ -16,6 +16,7 @@
 //! ```
 use actix::Message;
 
+use super::connection::CmdOpts;
 use crate::error::Result;
 use crate::row::{ExecResult, QueryResult, Row};
 
@@ -25,6 +26,8 @@ pub struct Query {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) txn: Option<u64>,
+    pub(crate) ends_txn: bool,
 }
 
 impl Query {
@@ -34,6 +37,23 @@ impl Query {
             sql: sql.into(),
             retry_safe: false,
             timeout: None,
+            txn: None,
+            ends_txn: false,
+        }
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
+        self.txn = txn;
+        self.ends_txn = ends_txn;
+        self
+    }
+
+    pub(crate) fn cmd_opts(&self) -> CmdOpts {
+        CmdOpts {
+            retry_safe: self.retry_safe,
+            timeout: self.timeout,
+            txn: self.txn,
+            ends_txn: self.ends_txn,
         }
     }
 
@@ -66,6 +86,8 @@ pub struct QueryMulti {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) txn: Option<u64>,
+    pub(crate) ends_txn: bool,
 }
 
 impl QueryMulti {
@@ -75,6 +97,23 @@ impl QueryMulti {
             sql: sql.into(),
             retry_safe: false,
             timeout: None,
+            txn: None,
+            ends_txn: false,
+        }
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
+        self.txn = txn;
+        self.ends_txn = ends_txn;
+        self
+    }
+
+    pub(crate) fn cmd_opts(&self) -> CmdOpts {
+        CmdOpts {
+            retry_safe: self.retry_safe,
+            timeout: self.timeout,
+            txn: self.txn,
+            ends_txn: self.ends_txn,
         }
     }
 
@@ -101,6 +140,8 @@ pub struct Execute {
     pub(crate) sql: String,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) txn: Option<u64>,
+    pub(crate) ends_txn: bool,
 }
 
 impl Execute {
@@ -110,6 +151,23 @@ impl Execute {
             sql: sql.into(),
             retry_safe: false,
             timeout: None,
+            txn: None,
+            ends_txn: false,
+        }
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
+        self.txn = txn;
+        self.ends_txn = ends_txn;
+        self
+    }
+
+    pub(crate) fn cmd_opts(&self) -> CmdOpts {
+        CmdOpts {
+            retry_safe: self.retry_safe,
+            timeout: self.timeout,
+            txn: self.txn,
+            ends_txn: self.ends_txn,
         }
     }
 
@@ -165,6 +223,16 @@ impl Message for ResetConnection {
     type Result = Result<()>;
 }
 
+/// Closes the connection once the commands already queued are done (`COM_QUIT`); commands
+/// sent afterwards fail with [`ErrorKind::Closed`](crate::ErrorKind::Closed). Answers when the
+/// connection is closed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Close;
+
+impl Message for Close {
+    type Result = Result<()>;
+}
+
 /// Returns the actor's [`ConnectionState`], its counters and the number of queued commands.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GetState;
@@ -195,4 +263,20 @@ pub struct ConnectionInfo {
 
 impl Message for GetInfo {
     type Result = Option<ConnectionInfo>;
+}
+
+/// Internal: gives the connection to a transaction (queued like any command).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Claim(pub(crate) u64);
+
+impl Message for Claim {
+    type Result = Result<()>;
+}
+
+/// Internal: the transaction ended; the connection serves everyone again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Release(pub(crate) u64);
+
+impl Message for Release {
+    type Result = Result<()>;
 }
