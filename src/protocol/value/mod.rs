@@ -41,6 +41,7 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
+pub mod binary;
 #[cfg(feature = "chrono")]
 mod chrono;
 mod convert;
