@@ -20,6 +20,7 @@ pub mod handshake;
 pub mod packet;
 pub mod response;
 pub mod resultset;
+pub mod statement;
 pub mod value;
 
 pub use error::ProtocolError;
