@@ -45,6 +45,7 @@ pub mod binary;
 #[cfg(feature = "chrono")]
 mod chrono;
 mod convert;
+pub mod escape;
 #[cfg(feature = "rust_decimal")]
 mod rust_decimal;
 #[cfg(feature = "serde_json")]
