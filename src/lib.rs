@@ -6,6 +6,7 @@ mod client;
 pub mod codec;
 mod error;
 mod opts;
+mod params;
 pub mod protocol;
 mod row;
 
@@ -16,6 +17,7 @@ pub use error::{Error, ErrorKind, Result, ServerError};
 pub use opts::{
     Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
+pub use params::Params;
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
