@@ -182,7 +182,7 @@ impl TextResultDecoder {
 
     /// A decoder for the response to `COM_STMT_EXECUTE`: the same packets as a COM_QUERY
     /// response, with rows in the binary protocol
-    /// ([`decode_binary_row`](super::value::binary::decode_binary_row)).
+    /// ([`decode_binary_row`]).
     pub fn new_binary(capabilities: u32) -> Self {
         Self {
             binary: true,

@@ -21,12 +21,12 @@ const WHAT: &str = "binary row value";
 /// Length of the NULL bitmap of a binary row with `columns` columns (the first two bits are
 /// reserved).
 pub fn row_null_bitmap_len(columns: usize) -> usize {
-    (columns + 9) / 8
+    (columns + 2).div_ceil(8)
 }
 
 /// Length of the NULL bitmap of `COM_STMT_EXECUTE` with `params` parameters.
 pub fn param_null_bitmap_len(params: usize) -> usize {
-    (params + 7) / 8
+    params.div_ceil(8)
 }
 
 /// Decodes one binary-protocol row (the payload of a row packet of a `COM_STMT_EXECUTE`

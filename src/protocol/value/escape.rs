@@ -139,7 +139,7 @@ pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize
                 b'\'' | b'"' | b'`' => state = Scan::Quoted(b),
                 b'#' => state = Scan::LineComment,
                 b'-' if at(i + 1) == Some(b'-')
-                    && at(i + 2).map_or(true, |c| c.is_ascii_whitespace() || c == 0x0b) =>
+                    && at(i + 2).is_none_or(|c| c.is_ascii_whitespace() || c == 0x0b) =>
                 {
                     state = Scan::LineComment;
                     i += 1;
