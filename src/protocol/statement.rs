@@ -634,6 +634,60 @@ mod tests {
         }
     }
 
+    fn unhex(s: &str) -> Bytes {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    /// `SELECT ? + 1 AS x, CAST(? AS CHAR) AS s` prepared on MariaDB 10.11 and MySQL 9.7
+    /// (`CLIENT_DEPRECATE_EOF` negotiated).
+    #[test]
+    fn captured_prepare_responses() {
+        let mariadb = [
+            "000500000002000200000000",
+            "03646566000000013f000c3f0000000000068000000000",
+            "03646566000000013f000c3f0000000000068000000000",
+            "036465660000000178000c3f0011000000058000000000",
+            "036465660000000173000c2d0000000000fd0000000000",
+        ];
+        let mysql = [
+            "003700000002000200000000",
+            "03646566000000013f000c3f0015000000088000000000",
+            "03646566000000013f000c2d00fcff0000fd00001f0000",
+            "036465660000000178000c3f0016000000088000000000",
+            "036465660000000173000c2d00fcff0000fd00001f0000",
+        ];
+        for (packets, id, param_types, x_type) in [
+            (
+                mariadb,
+                5,
+                [ColumnType::Null, ColumnType::Null],
+                ColumnType::Double,
+            ),
+            (
+                mysql,
+                0x37,
+                [ColumnType::LongLong, ColumnType::VarString],
+                ColumnType::LongLong,
+            ),
+        ] {
+            let p = run(CAPS_NO_EOF, packets.iter().map(|h| unhex(h)).collect());
+            assert_eq!(p.statement_id, id);
+            assert_eq!(p.warnings, 0);
+            let types: Vec<ColumnType> = p.params.iter().map(|c| c.column_type).collect();
+            assert_eq!(types, param_types);
+            assert_eq!(p.params[0].name, "?");
+            assert_eq!(p.columns.len(), 2);
+            assert_eq!(p.columns[0].name, "x");
+            assert_eq!(p.columns[0].column_type, x_type);
+            assert_eq!(p.columns[1].name, "s");
+            assert_eq!(p.columns[1].column_type, ColumnType::VarString);
+        }
+    }
+
     #[test]
     fn prepare_error() {
         let mut dec = PrepareDecoder::new(CAPS_EOF);
