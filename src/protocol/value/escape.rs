@@ -11,8 +11,8 @@
 //! * a string literal, `'…'` or `"…"` (a quote is escaped by doubling it, or with a backslash
 //!   unless the session has `NO_BACKSLASH_ESCAPES`),
 //! * a quoted identifier, `` `…` `` (with ```` `` ```` for a backtick),
-//! * a comment: `#` or `-- ` (two dashes followed by whitespace or the end of the text) to the
-//!   end of the line, or `/* … */`.
+//! * a comment: `#` or `-- ` (two dashes followed by a space, a control character or the end
+//!   of the text, as the server's lexer has it) to the end of the line, or `/* … */`.
 //!
 //! Executable comments (`/*! … */`, MariaDB's `/*M! … */`) and optimizer hints (`/*+ … */`)
 //! are treated as comments too: a `?` inside one is **not** replaced. A statement that relies
@@ -139,7 +139,7 @@ pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize
                 b'\'' | b'"' | b'`' => state = Scan::Quoted(b),
                 b'#' => state = Scan::LineComment,
                 b'-' if at(i + 1) == Some(b'-')
-                    && at(i + 2).is_none_or(|c| c.is_ascii_whitespace() || c == 0x0b) =>
+                    && at(i + 2).is_none_or(|c| c <= b' ' || c == 0x7f) =>
                 {
                     state = Scan::LineComment;
                     i += 1;
@@ -395,6 +395,8 @@ mod tests {
         assert_eq!(positions("SELECT ? -- ?\n, ?"), [7, 16]);
         assert_eq!(positions("SELECT ? --\t?\n, ?"), [7, 16]);
         assert_eq!(positions("SELECT ? --\n?"), [7, 12]);
+        assert_eq!(positions("SELECT ? --\x01?\n?"), [7, 14]);
+        assert_eq!(positions("SELECT ? --\x7f?\n?"), [7, 14]);
         assert_eq!(positions("SELECT ? --"), [7]);
         assert_eq!(positions("SELECT ? -- ?"), [7]);
         // `--` without whitespace is two minus signs.
