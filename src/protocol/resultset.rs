@@ -1,5 +1,7 @@
 //! Text-protocol result sets: column count, column definitions, rows, and the end of each result
-//! (with `SERVER_MORE_RESULTS_EXISTS` for multi-result responses).
+//! (with `SERVER_MORE_RESULTS_EXISTS` for multi-result responses). The response to
+//! `COM_STMT_EXECUTE` has the same structure with binary rows
+//! ([`TextResultDecoder::new_binary`]).
 //!
 //! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response.html>
 use std::sync::Arc;
@@ -571,43 +573,6 @@ mod tests {
                 }
             );
         }
-    }
-
-    /// `SELECT ? + 1 AS x, CAST(? AS CHAR) AS s` executed with 41 and "hi" on MySQL 9.7
-    /// (`CLIENT_DEPRECATE_EOF` negotiated, `NO_BACKSLASH_ESCAPES` in the session's sql_mode;
-    /// MariaDB sends the same rows).
-    #[test]
-    fn captured_binary_response() {
-        let unhex = |s: &str| -> Bytes {
-            (0..s.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-                .collect::<Vec<u8>>()
-                .into()
-        };
-        let packets = [
-            "02",
-            "036465660000000178000c3f0016000000088000000000",
-            "036465660000000173000c2d00fcff0000fd00001f0000",
-            "00002a00000000000000026869",
-            "fe000002020000",
-        ];
-        let (events, dec) = run_binary(CAPS_NO_EOF, packets.iter().map(|h| unhex(h)).collect());
-        assert!(dec.is_done());
-        assert!(
-            matches!(&events[0], QueryEvent::Columns(c) if c[0].column_type == ColumnType::LongLong)
-        );
-        assert_eq!(
-            events[1],
-            QueryEvent::Row(vec![Value::Int(42), bytes("hi")])
-        );
-        assert_eq!(
-            events[2],
-            QueryEvent::ResultSetEnd {
-                status: SERVER_STATUS_AUTOCOMMIT | SERVER_STATUS_NO_BACKSLASH_ESCAPES,
-                warnings: 0
-            }
-        );
     }
 
     #[test]

@@ -688,6 +688,41 @@ mod tests {
         }
     }
 
+    /// The same statement executed with 41 and "hi" on MySQL 9.7 (MariaDB sends the same rows),
+    /// with `NO_BACKSLASH_ESCAPES` in the session's sql_mode.
+    #[test]
+    fn captured_execute_response() {
+        use crate::protocol::constants::status::*;
+        use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
+        let mut dec = TextResultDecoder::new_binary(CAPS_NO_EOF);
+        let mut events = Vec::new();
+        for packet in [
+            "02",
+            "036465660000000178000c3f0016000000088000000000",
+            "036465660000000173000c2d00fcff0000fd00001f0000",
+            "00002a00000000000000026869",
+            "fe000002020000",
+        ] {
+            events.extend(dec.feed(unhex(packet)).unwrap());
+        }
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 3);
+        assert!(
+            matches!(&events[0], QueryEvent::Columns(c) if c[0].column_type == ColumnType::LongLong)
+        );
+        assert_eq!(
+            events[1],
+            QueryEvent::Row(vec![Value::Int(42), Value::from("hi")])
+        );
+        assert_eq!(
+            events[2],
+            QueryEvent::ResultSetEnd {
+                status: SERVER_STATUS_AUTOCOMMIT | SERVER_STATUS_NO_BACKSLASH_ESCAPES,
+                warnings: 0
+            }
+        );
+    }
+
     #[test]
     fn prepare_error() {
         let mut dec = PrepareDecoder::new(CAPS_EOF);
@@ -729,27 +764,23 @@ mod tests {
         assert!(dec.feed(Bytes::from_static(b"\xff\x28\x04boom")).is_err());
     }
 
-    #[test]
-    fn never_panics_on_arbitrary_packets() {
-        use proptest::prelude::*;
-        let mut runner = proptest::test_runner::TestRunner::default();
-        runner
-            .run(
-                &(
-                    any::<bool>(),
-                    proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..24), 1..8),
-                ),
-                |(deprecate, packets)| {
-                    let mut dec =
-                        PrepareDecoder::new(if deprecate { CAPS_NO_EOF } else { CAPS_EOF });
-                    for p in packets {
-                        if dec.feed(Bytes::from(p)).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(())
-                },
-            )
-            .unwrap();
+    proptest::proptest! {
+        /// A valid prepare OK followed by arbitrary packets never panics.
+        #[test]
+        fn arbitrary_definitions_never_panic(
+            deprecate in proptest::prelude::any::<bool>(),
+            columns in 0u16..4,
+            params in 0u16..4,
+            packets in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..32), 0..10),
+        ) {
+            let mut dec = PrepareDecoder::new(if deprecate { CAPS_NO_EOF } else { CAPS_EOF });
+            let first = dec.feed(prepare_ok(1, columns, params, Some(0)));
+            proptest::prop_assert!(first.is_ok());
+            for p in packets {
+                if dec.feed(Bytes::from(p)).is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
