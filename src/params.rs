@@ -4,7 +4,7 @@ use crate::Value;
 
 /// A list of statement parameters, in placeholder order.
 ///
-/// Implemented for `()` (no parameters), `Vec<Value>`, `&[Value]`, `Vec<T>` and `[T; N]` where
+/// Implemented for `()` (no parameters), `Vec<Value>`, `&[Value]`, `&Vec<Value>`, `Vec<T>` and `[T; N]` where
 /// `T: Into<Value>`, and tuples of 1 to 12 elements that are each `Into<Value>`. The
 /// [`params!`](crate::params!) macro builds a `Vec<Value>` from values of different types.
 ///
@@ -44,6 +44,12 @@ impl<T: Into<Value>> Params for Vec<T> {
 impl Params for &[Value] {
     fn into_values(self) -> Vec<Value> {
         self.to_vec()
+    }
+}
+
+impl Params for &Vec<Value> {
+    fn into_values(self) -> Vec<Value> {
+        self.clone()
     }
 }
 
@@ -113,6 +119,7 @@ mod tests {
         assert!(().into_values().is_empty());
         let v = vec![Value::Int(1), Value::Null];
         assert_eq!(v.as_slice().into_values(), v);
+        assert_eq!((&v).into_values(), v);
         assert_eq!(v.clone().into_values(), v);
         assert_eq!(vec!["a", "b"].into_values(), vec![text("a"), text("b")]);
         assert_eq!(Vec::<i32>::new().into_values(), Vec::<Value>::new());
