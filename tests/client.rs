@@ -533,7 +533,6 @@ async fn should_close_the_connection_when_closed_or_dropped() {
             }
         };
         let gone = |id: u32| {
-            let exists = exists.clone();
             async move {
                 for _ in 0..100 {
                     if !exists(id).await {

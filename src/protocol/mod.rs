@@ -21,6 +21,7 @@ pub mod packet;
 pub mod response;
 pub mod resultset;
 pub mod session;
+pub mod statement;
 pub mod value;
 
 pub use error::ProtocolError;

@@ -1,5 +1,7 @@
 //! Text-protocol result sets: column count, column definitions, rows, and the end of each result
-//! (with `SERVER_MORE_RESULTS_EXISTS` for multi-result responses).
+//! (with `SERVER_MORE_RESULTS_EXISTS` for multi-result responses). The response to
+//! `COM_STMT_EXECUTE` has the same structure with binary rows
+//! ([`TextResultDecoder::new_binary`]).
 //!
 //! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_com_query_response.html>
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use super::constants::capabilities::{CLIENT_DEPRECATE_EOF, CLIENT_OPTIONAL_RESUL
 use super::constants::status::SERVER_MORE_RESULTS_EXISTS;
 use super::constants::ColumnType;
 use super::response::{is_eof, is_err, EofPacket, ErrPacket, OkPacket};
+use super::value::binary::decode_binary_row;
 use super::value::{self, Value};
 use super::ProtocolError;
 
@@ -165,6 +168,7 @@ enum State {
 #[derive(Debug)]
 pub struct TextResultDecoder {
     capabilities: u32,
+    binary: bool,
     state: State,
 }
 
@@ -173,7 +177,18 @@ impl TextResultDecoder {
     pub fn new(capabilities: u32) -> Self {
         Self {
             capabilities,
+            binary: false,
             state: State::Start,
+        }
+    }
+
+    /// A decoder for the response to `COM_STMT_EXECUTE`: the same packets as a COM_QUERY
+    /// response, with rows in the binary protocol
+    /// ([`decode_binary_row`]).
+    pub fn new_binary(capabilities: u32) -> Self {
+        Self {
+            binary: true,
+            ..Self::new(capabilities)
         }
     }
 
@@ -238,7 +253,11 @@ impl TextResultDecoder {
                     }
                     return Ok(Some(QueryEvent::ResultSetEnd { status, warnings }));
                 }
-                let row = decode_row(&payload, &columns)?;
+                let row = if self.binary {
+                    decode_binary_row(&payload, &columns)?
+                } else {
+                    decode_row(&payload, &columns)?
+                };
                 self.state = State::Rows(columns);
                 Ok(Some(QueryEvent::Row(row)))
             }
@@ -467,6 +486,132 @@ mod tests {
                 warnings: 0
             }
         );
+    }
+
+    /// A binary row of a BIGINT column and a VARCHAR column.
+    fn binary_row(id: Option<i64>, name: Option<&[u8]>) -> Bytes {
+        let mut b = BytesMut::new();
+        b.put_u8(0x00);
+        let mut bitmap = 0u8;
+        if id.is_none() {
+            bitmap |= 1 << 2;
+        }
+        if name.is_none() {
+            bitmap |= 1 << 3;
+        }
+        b.put_u8(bitmap);
+        if let Some(id) = id {
+            b.put_i64_le(id);
+        }
+        if let Some(name) = name {
+            put_lenenc_bytes(&mut b, name);
+        }
+        b.freeze()
+    }
+
+    fn binary_columns() -> Vec<Bytes> {
+        vec![
+            count(2),
+            coldef("id", 0x08, NOT_NULL | PRI_KEY | NUM, 63),
+            coldef("name", 0xFD, 0, 45),
+        ]
+    }
+
+    fn run_binary(caps: u32, packets: Vec<Bytes>) -> (Vec<QueryEvent>, TextResultDecoder) {
+        let mut dec = TextResultDecoder::new_binary(caps);
+        let mut events = Vec::new();
+        for p in packets {
+            assert!(!dec.is_done());
+            if let Some(e) = dec.feed(p).unwrap() {
+                events.push(e);
+            }
+        }
+        (events, dec)
+    }
+
+    #[test]
+    fn binary_result_sets_in_both_eof_styles() {
+        for (caps, end) in [
+            (CAPS_EOF, eof(SERVER_STATUS_AUTOCOMMIT)),
+            (CAPS_NO_EOF, ok_eof(SERVER_STATUS_AUTOCOMMIT, 0)),
+        ] {
+            let mut packets = binary_columns();
+            if caps == CAPS_EOF {
+                packets.push(eof(SERVER_STATUS_AUTOCOMMIT));
+            }
+            packets.push(binary_row(Some(1), Some(b"alice")));
+            packets.push(binary_row(Some(-2), None));
+            packets.push(binary_row(None, Some(b"")));
+            // A row that happens to be long and full of 0xFE bytes is still a row.
+            packets.push(binary_row(Some(-2), Some(&[0xFE; 300])));
+            packets.push(end);
+            let (events, dec) = run_binary(caps, packets);
+            assert!(dec.is_done());
+            assert_eq!(events.len(), 6, "{events:?}");
+            assert!(matches!(&events[0], QueryEvent::Columns(c) if c.len() == 2));
+            assert_eq!(
+                events[1],
+                QueryEvent::Row(vec![Value::Int(1), bytes("alice")])
+            );
+            assert_eq!(
+                events[2],
+                QueryEvent::Row(vec![Value::Int(-2), Value::Null])
+            );
+            assert_eq!(events[3], QueryEvent::Row(vec![Value::Null, bytes("")]));
+            assert_eq!(
+                events[4],
+                QueryEvent::Row(vec![
+                    Value::Int(-2),
+                    Value::Bytes(Bytes::from(vec![0xFE; 300]))
+                ])
+            );
+            assert_eq!(
+                events[5],
+                QueryEvent::ResultSetEnd {
+                    status: SERVER_STATUS_AUTOCOMMIT,
+                    warnings: 0
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn binary_response_without_result_set_and_with_error() {
+        for caps in [CAPS_EOF, CAPS_NO_EOF] {
+            let (events, dec) = run_binary(caps, vec![ok(1, SERVER_STATUS_AUTOCOMMIT)]);
+            assert!(dec.is_done());
+            assert!(matches!(&events[..], [QueryEvent::Ok(ok)] if ok.affected_rows == 1));
+            // An error in the middle of the rows.
+            let mut packets = binary_columns();
+            if caps == CAPS_EOF {
+                packets.push(eof(0));
+            }
+            packets.push(binary_row(Some(1), None));
+            packets.push(err());
+            let (events, dec) = run_binary(caps, packets);
+            assert!(dec.is_done());
+            assert!(matches!(events.last(), Some(QueryEvent::Err(e)) if e.code == 1146));
+        }
+        // A text row is not a binary row.
+        let mut dec = TextResultDecoder::new_binary(CAPS_NO_EOF);
+        for p in binary_columns() {
+            dec.feed(p).unwrap();
+        }
+        assert!(dec.feed(row(&[Some(b"1"), Some(b"x")])).is_err());
+    }
+
+    #[test]
+    fn binary_multi_results() {
+        // A stored procedure call: a result set with SERVER_MORE_RESULTS_EXISTS, then the OK.
+        let mut packets = binary_columns();
+        packets.push(binary_row(Some(5), Some(b"e")));
+        packets.push(ok_eof(SERVER_MORE_RESULTS_EXISTS | SERVER_PS_OUT_PARAMS, 0));
+        packets.push(ok(0, SERVER_STATUS_AUTOCOMMIT));
+        let (events, dec) = run_binary(CAPS_NO_EOF, packets);
+        assert!(dec.is_done());
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[1], QueryEvent::Row(vec![Value::Int(5), bytes("e")]));
+        assert!(matches!(events[3], QueryEvent::Ok(_)));
     }
 
     #[test]

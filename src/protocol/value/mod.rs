@@ -41,9 +41,11 @@ use bytes::Bytes;
 use super::constants::ColumnType;
 use super::ProtocolError;
 
+pub mod binary;
 #[cfg(feature = "chrono")]
 mod chrono;
 mod convert;
+pub mod escape;
 #[cfg(feature = "rust_decimal")]
 mod rust_decimal;
 #[cfg(feature = "serde_json")]
