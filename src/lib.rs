@@ -7,6 +7,7 @@ pub mod codec;
 mod error;
 mod from_row;
 mod opts;
+mod pool;
 pub mod protocol;
 mod row;
 
@@ -20,6 +21,7 @@ pub use from_row::FromRow;
 pub use opts::{
     Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
+pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
