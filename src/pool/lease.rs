@@ -28,6 +28,8 @@ pub struct PooledConn {
     inner: Arc<Inner>,
     slot: usize,
     broken: bool,
+    /// False for a grant that never reached its caller (the pool undid it already).
+    armed: bool,
 }
 
 impl PooledConn {
@@ -37,7 +39,12 @@ impl PooledConn {
             inner,
             slot,
             broken: false,
+            armed: true,
         }
+    }
+
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
     }
 
     /// Marks the connection as unfit for reuse: when dropped it is replaced by a new one
@@ -71,6 +78,9 @@ impl fmt::Debug for PooledConn {
 
 impl Drop for PooledConn {
     fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
         self.inner
             .return_lease(self.slot, self.client.clone(), self.broken);
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use actix::ArbiterHandle;
 use tokio::sync::{oneshot, Notify};
 
-use crate::actor::messages::{ConnectionState, ConnectionStats};
+use crate::actor::messages::{ConnectionInfo, ConnectionState, ConnectionStats};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
@@ -175,6 +175,8 @@ struct Grant {
     slot: usize,
     client: Client,
     guard: Option<LoadGuard>,
+    /// For a lease: returns the connection if the grant is dropped unclaimed.
+    lease: Option<PooledConn>,
 }
 
 #[derive(Default)]
@@ -474,14 +476,15 @@ impl Pool {
             .slots
             .get(grant.slot)
             .map(|s| s.shared.clone());
-        let mut conn = PooledConn::new(self.inner.clone(), grant.slot, grant.client);
+        let Some(mut conn) = grant.lease else {
+            return Err(Error::closed());
+        };
         if let (Some(after), Some(shared)) = (self.inner.pool_opts.health_check(), shared) {
             let unused = self
                 .inner
                 .now_ms()
                 .saturating_sub(shared.last_used.load(Ordering::Acquire));
-            let open = shared.open.load(Ordering::Acquire);
-            if open && unused > after.as_millis() as u64 {
+            if unused > after.as_millis() as u64 {
                 if let Err(e) = conn.ping().await {
                     tracing::warn!(error = %e, "pool: health check failed");
                     conn.mark_broken();
@@ -547,6 +550,23 @@ impl Pool {
         stats
     }
 
+    /// Facts about each connection of the pool, in creation order (`None` for one without an
+    /// open socket): e.g. the server's connection ids, for `SHOW PROCESSLIST` or `KILL`.
+    pub async fn connection_infos(&self) -> Vec<Option<ConnectionInfo>> {
+        let clients: Vec<Client> = self
+            .inner
+            .lock()
+            .slots
+            .iter()
+            .map(|s| s.client.clone())
+            .collect();
+        futures_util::future::join_all(clients.iter().map(|c| c.connection_info()))
+            .await
+            .into_iter()
+            .map(|r| r.ok().flatten())
+            .collect()
+    }
+
     /// True after [`close`](Pool::close) was called.
     pub fn is_closed(&self) -> bool {
         self.inner.lock().closed
@@ -571,9 +591,8 @@ impl Pool {
             std::mem::take(&mut st.waiters)
         };
         for w in waiters {
-            let _ = w
-                .tx
-                .send(Err(Error::closed().with_detail("the pool was closed")));
+            let _ =
+                w.tx.send(Err(Error::closed().with_detail("the pool was closed")));
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let drained = loop {
@@ -589,7 +608,10 @@ impl Pool {
         };
         let (slots, spares) = {
             let mut st = self.inner.lock();
-            (std::mem::take(&mut st.slots), std::mem::take(&mut st.spares))
+            (
+                std::mem::take(&mut st.slots),
+                std::mem::take(&mut st.spares),
+            )
         };
         drop(spares);
         for slot in slots {
@@ -706,17 +728,19 @@ impl Inner {
 
     fn grant(self: &Arc<Self>, st: &mut State, idx: usize, kind: WaitKind) -> Grant {
         let slot = &mut st.slots[idx];
-        let guard = match kind {
-            WaitKind::Dispatch => Some(LoadGuard::new(self, &slot.shared)),
+        let (guard, lease) = match kind {
+            WaitKind::Dispatch => (Some(LoadGuard::new(self, &slot.shared)), None),
             WaitKind::Lease => {
                 slot.status = Status::Leased;
-                None
+                let conn = PooledConn::new(self.clone(), idx, slot.client.clone());
+                (None, Some(conn))
             }
         };
         Grant {
             slot: idx,
             client: slot.client.clone(),
             guard,
+            lease,
         }
     }
 
@@ -791,8 +815,10 @@ impl Inner {
             }
             let grant = self.grant(st, idx, w.kind);
             let kind = w.kind;
-            if let Err(Ok(grant)) = w.tx.send(Ok(grant)) {
-                if kind == WaitKind::Lease {
+            if let Err(Ok(mut grant)) = w.tx.send(Ok(grant)) {
+                // The waiter is gone: undo without re-entering the lock.
+                if let Some(conn) = grant.lease.as_mut() {
+                    conn.disarm();
                     st.slots[idx].status = Status::Free;
                 }
                 drop(grant);
@@ -890,11 +916,7 @@ impl Inner {
 /// reconnect), and waits for that, boundedly. Returns the connection's counters.
 async fn retire(client: Client) -> Option<ConnectionStats> {
     if let Ok(Some(_)) = client.connection_info().await {
-        if client
-            .execute("SET SESSION wait_timeout = 1")
-            .await
-            .is_ok()
-        {
+        if client.execute("SET SESSION wait_timeout = 1").await.is_ok() {
             for _ in 0..40 {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 if !matches!(client.connection_info().await, Ok(Some(_))) {
