@@ -611,3 +611,56 @@ async fn should_replace_a_lease_marked_broken() {
         );
     }
 }
+
+#[actix_rt::test]
+async fn should_serve_callers_on_other_arbiters() {
+    for srv in servers() {
+        let pool = Pool::new(opts(srv), PoolOpts::new().with_max_size(3));
+        let arbiters: Vec<actix::Arbiter> = (0..3).map(|_| actix::Arbiter::new()).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for a in &arbiters {
+            let pool = pool.clone();
+            let tx = tx.clone();
+            assert!(a.spawn(async move {
+                let mut sum = 0;
+                for i in 0..50 {
+                    let row = pool.query_first(format!("SELECT {i}")).await.unwrap();
+                    sum += row.unwrap().get::<i64>(0);
+                }
+                let c = pool.get().await.unwrap();
+                c.execute("SET @x = 1").await.unwrap();
+                drop(c);
+                tx.send(sum).unwrap();
+            }));
+        }
+        for _ in 0..3 {
+            assert_eq!(rx.recv().await, Some(1225), "{}", srv.name);
+        }
+        for a in arbiters {
+            a.stop();
+        }
+        let s = pool.stats().await;
+        assert_eq!(s.leases, 3, "{}: {s:?}", srv.name);
+        assert_stats_add_up(&s, 3, &srv.name);
+    }
+}
+
+#[actix_rt::test]
+async fn should_close_every_socket_after_close() {
+    for srv in servers() {
+        let (proxy, opts) = proxied(srv).await;
+        let pool = Pool::new(opts, PoolOpts::new().with_max_size(3));
+        let (ok, _) = run_load(&pool, 6, 20).await;
+        assert_eq!(ok, 120);
+        assert_eq!(proxy.active(), 3, "{}", srv.name);
+        pool.close(Duration::from_secs(5)).await.unwrap();
+        for _ in 0..60 {
+            if proxy.active() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(proxy.active(), 0, "{}: sockets left open", srv.name);
+        assert_eq!(proxy.accepted(), 3, "{}: reconnected", srv.name);
+    }
+}

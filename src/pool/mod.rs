@@ -485,7 +485,14 @@ impl Pool {
                 .now_ms()
                 .saturating_sub(shared.last_used.load(Ordering::Acquire));
             if unused > after.as_millis() as u64 {
-                if let Err(e) = conn.ping().await {
+                let bound = self.inner.pool_opts.wait_timeout();
+                let res = match tokio::time::timeout(bound, conn.ping()).await {
+                    Ok(res) => res,
+                    Err(_) => Err(Error::timeout(format!(
+                        "the health check ping took longer than {bound:?}"
+                    ))),
+                };
+                if let Err(e) = res {
                     tracing::warn!(error = %e, "pool: health check failed");
                     conn.mark_broken();
                     return Err(e);
@@ -628,6 +635,21 @@ impl Pool {
             Err(Error::timeout(
                 "the pool was closed with commands or leases still outstanding",
             ))
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle is gone (no lease or dispatched command is left): let the connections
+    /// go, as `close` does.
+    fn drop(&mut self) {
+        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        for slot in std::mem::take(&mut st.slots) {
+            if !self.home.spawn(async move {
+                retire(slot.client).await;
+            }) {
+                break;
+            }
         }
     }
 }
