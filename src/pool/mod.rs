@@ -873,6 +873,7 @@ impl Inner {
             return;
         }
         if !self.pool_opts.reset_on_return() {
+            slot.shared.open.store(true, Ordering::Release);
             self.release(&mut st, idx);
             return;
         }
