@@ -677,3 +677,60 @@ async fn should_close_every_socket_after_close() {
         assert_eq!(proxy.accepted(), 3, "{}: reconnected", srv.name);
     }
 }
+
+#[actix_rt::test]
+async fn should_keep_light_load_on_one_connection_and_close_idle_sockets() {
+    for srv in servers() {
+        let pool = Pool::new(
+            opts(srv),
+            PoolOpts::new()
+                .with_max_size(3)
+                .with_idle_timeout(Some(Duration::from_millis(400))),
+        );
+        let (ok, _) = run_load(&pool, 9, 10).await;
+        assert_eq!(ok, 90);
+        assert_eq!(pool.stats().await.size, 3, "{}", srv.name);
+        // One query at a time: always the same connection, the others close when idle.
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..10 {
+            let id: u32 = pool
+                .query_first("SELECT CONNECTION_ID()")
+                .await
+                .unwrap()
+                .unwrap()
+                .get(0);
+            ids.insert(id);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", srv.name);
+        let s = pool.stats().await;
+        assert_eq!((s.size, s.idle, s.closed), (3, 1, 2), "{}: {s:?}", srv.name);
+        assert_eq!(s.idle_closes, 2, "{}: {s:?}", srv.name);
+        assert_stats_add_up(&s, 3, &srv.name);
+    }
+}
+
+#[actix_rt::test]
+async fn should_keep_a_lease_usable_when_its_connection_is_killed() {
+    for srv in servers() {
+        let pool = Pool::new(opts(srv), PoolOpts::new().with_max_size(1));
+        let admin = admin(srv);
+        let conn = pool.get().await.unwrap();
+        let first = connection_id(&conn).await;
+        admin.execute(format!("KILL {first}")).await.unwrap();
+        assert!(connection_gone(&admin, first).await);
+        // Killed while idle: the next command reconnects, nothing fails.
+        let second = connection_id(&conn).await;
+        assert_ne!(first, second, "{}", srv.name);
+        drop(conn);
+        let conn = pool.get().await.unwrap();
+        assert_eq!(connection_id(&conn).await, second, "{}", srv.name);
+        let s = pool.stats().await;
+        assert_eq!(
+            (s.replaced, s.reconnects, s.connects),
+            (0, 0, 2),
+            "{}: {s:?}",
+            srv.name
+        );
+    }
+}
