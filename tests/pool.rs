@@ -734,3 +734,39 @@ async fn should_keep_a_lease_usable_when_its_connection_is_killed() {
         );
     }
 }
+
+#[actix_rt::test]
+async fn should_replace_a_connection_whose_reset_fails() {
+    for srv in servers() {
+        let (proxy, opts) = proxied(srv).await;
+        let opts = opts.with_reconnect_policy(ReconnectPolicy {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(20),
+            max_attempts: 2,
+        });
+        let pool = Pool::new(opts, PoolOpts::new().with_max_size(1));
+        let conn = pool.get().await.unwrap();
+        conn.ping().await.unwrap();
+        // The connection goes away and the server cannot be reached: the reset fails.
+        proxy.refuse(true);
+        proxy.cut_all();
+        drop(conn);
+        for _ in 0..100 {
+            if pool.stats().await.replaced == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        proxy.refuse(false);
+        let conn = pool.get().await.unwrap();
+        conn.ping().await.unwrap();
+        let s = pool.stats().await;
+        assert_eq!(
+            (s.size, s.replaced, s.leased),
+            (1, 1, 1),
+            "{}: {s:?}",
+            srv.name
+        );
+        assert_eq!(proxy.accepted(), 2, "{}", srv.name);
+    }
+}
