@@ -8,6 +8,7 @@ mod error;
 mod from_row;
 mod opts;
 mod params;
+mod pool;
 pub mod protocol;
 mod row;
 mod transaction;
@@ -23,6 +24,7 @@ pub use opts::{
     Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
 pub use params::Params;
+pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
