@@ -532,16 +532,14 @@ async fn should_close_the_connection_when_closed_or_dropped() {
                     .is_empty()
             }
         };
-        let gone = |id: u32| {
-            async move {
-                for _ in 0..100 {
-                    if !exists(id).await {
-                        return true;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let gone = |id: u32| async move {
+            for _ in 0..100 {
+                if !exists(id).await {
+                    return true;
                 }
-                false
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+            false
         };
 
         // Explicit close: queued work finishes first, later commands are refused.

@@ -583,9 +583,8 @@ impl Pool {
     ///
     /// New calls fail with [`ErrorKind::Closed`] from now on, and so do callers waiting for a
     /// connection. Then it waits, at most `timeout`, until every dispatched command has its
-    /// answer and every lease has been returned, and lets the connections go: open sockets
-    /// are closed by the server within about a second (their `wait_timeout` is lowered to
-    /// 1 s), so nothing is cut while a reply is on its way.
+    /// answer and every lease has been returned, and closes the connections (`COM_QUIT`
+    /// after what they have queued), so nothing is cut while a reply is on its way.
     ///
     /// # Errors
     ///
@@ -934,19 +933,10 @@ impl Inner {
     }
 }
 
-/// Lets a connection go: when its socket is open, lowers the session's `wait_timeout` to one
-/// second so that the server closes it (the actor notices a close while idle and does not
-/// reconnect), and waits for that, boundedly. Returns the connection's counters.
+/// Lets a connection go: it finishes what is queued, says `COM_QUIT` and closes. Returns the
+/// connection's counters.
 async fn retire(client: Client) -> Option<ConnectionStats> {
-    if let Ok(Some(_)) = client.connection_info().await {
-        if client.execute("SET SESSION wait_timeout = 1").await.is_ok() {
-            for _ in 0..40 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if !matches!(client.connection_info().await, Ok(Some(_))) {
-                    break;
-                }
-            }
-        }
-    }
-    client.state().await.ok().map(|(_, stats, _)| stats)
+    let stats = client.state().await.ok().map(|(_, stats, _)| stats);
+    let _ = client.close().await;
+    stats
 }
