@@ -11,6 +11,8 @@ mod params;
 mod pool;
 pub mod protocol;
 mod row;
+mod statement;
+mod stream;
 mod transaction;
 
 #[cfg(feature = "derive")]
@@ -28,4 +30,6 @@ pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
+pub use statement::Statement;
+pub use stream::RowStream;
 pub use transaction::{IsolationLevel, Transaction, TransactionOpts};

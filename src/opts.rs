@@ -34,6 +34,8 @@ use crate::protocol::constants::DEFAULT_MAX_ALLOWED_PACKET;
 /// | `max_reconnect_attempts` | reconnect attempts before queued commands fail | `10` |
 /// | `tcp_keepalive` | TCP keepalive idle time (`0` = off) | `30s` |
 /// | `init` | a statement run on every new connection (may be repeated) | none |
+/// | `stmt_cache_size` | prepared statements kept per connection (LRU) | `256` |
+/// | `multi_statements` | allow `;`-separated statements in one query | `false` |
 ///
 /// # Example
 ///
@@ -77,6 +79,8 @@ pub struct Opts {
     temporary_error_strings: Vec<String>,
     init: Vec<String>,
     tcp_keepalive: Option<Duration>,
+    stmt_cache_size: usize,
+    multi_statements: bool,
 }
 
 /// How a connection reconnects after a failure: exponential backoff with jitter between
@@ -162,6 +166,8 @@ impl Default for Opts {
                 .collect(),
             init: Vec::new(),
             tcp_keepalive: Some(Duration::from_secs(30)),
+            stmt_cache_size: 256,
+            multi_statements: false,
         }
     }
 }
@@ -191,6 +197,8 @@ impl fmt::Debug for Opts {
             .field("temporary_error_strings", &self.temporary_error_strings)
             .field("init", &self.init)
             .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("stmt_cache_size", &self.stmt_cache_size)
+            .field("multi_statements", &self.multi_statements)
             .finish()
     }
 }
@@ -276,6 +284,12 @@ impl Opts {
                     opts.tcp_keepalive = (!d.is_zero()).then_some(d);
                 }
                 "init" => opts.init.push(value.to_string()),
+                "stmt_cache_size" => {
+                    opts.stmt_cache_size = value.parse().map_err(|_| {
+                        Error::config(format!("stmt_cache_size: not a count: {value:?}"))
+                    })?
+                }
+                "multi_statements" => opts.multi_statements = parse_bool(&key, value)?,
                 other => {
                     return Err(Error::config(format!("unknown URL parameter {other:?}")));
                 }
@@ -405,6 +419,20 @@ impl Opts {
         self
     }
 
+    /// How many prepared statements each connection keeps (default 256). The least recently
+    /// used one is closed on the server (`COM_STMT_CLOSE`) when a new one needs room; `0`
+    /// closes every statement right after its use.
+    pub fn with_stmt_cache_size(mut self, size: usize) -> Self {
+        self.stmt_cache_size = size;
+        self
+    }
+    /// Allows several statements separated by `;` in one query (`CLIENT_MULTI_STATEMENTS`,
+    /// default off: it makes SQL injection worse when SQL is built from input).
+    pub fn with_multi_statements(mut self, on: bool) -> Self {
+        self.multi_statements = on;
+        self
+    }
+
     /// Host name or address.
     pub fn host(&self) -> &str {
         &self.host
@@ -465,6 +493,14 @@ impl Opts {
     /// TCP keepalive idle time.
     pub fn tcp_keepalive(&self) -> Option<Duration> {
         self.tcp_keepalive
+    }
+    /// Prepared statement cache size per connection.
+    pub fn stmt_cache_size(&self) -> usize {
+        self.stmt_cache_size
+    }
+    /// Whether multi-statement queries are allowed.
+    pub fn multi_statements(&self) -> bool {
+        self.multi_statements
     }
 
     /// True when a server error counts as temporary under these options.

@@ -119,6 +119,9 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     if db.is_some() {
         wanted |= caps::CLIENT_CONNECT_WITH_DB;
     }
+    if opts.multi_statements() {
+        wanted |= caps::CLIENT_MULTI_STATEMENTS;
+    }
     let capabilities = wanted & handshake.capabilities;
 
     let server_public_key = opts.load_server_public_key()?;
