@@ -8,13 +8,14 @@ mod error;
 mod opts;
 pub mod protocol;
 mod row;
+mod tls;
 
 pub use actor::messages;
 pub use actor::Connection;
 pub use client::Client;
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use opts::{
-    Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
+    Opts, ReconnectPolicy, SslMode, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
