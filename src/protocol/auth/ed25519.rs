@@ -38,7 +38,7 @@ pub fn sign(password: &[u8], nonce: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+    use ed25519_dalek::{Signature, Signer, SigningKey};
 
     const NONCE: &[u8; 32] = b"0123456789abcdef0123456789ABCDEF";
 
