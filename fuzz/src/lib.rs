@@ -17,8 +17,11 @@ use actix_mysql::{Date, DateTime, Decimal, Time, Value};
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+/// A fuzz target: takes any bytes, panics on a finding.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("codec", codec),
     ("handshake", handshake),
     ("auth", auth),
@@ -125,7 +128,8 @@ pub fn handshake(data: &[u8]) {
         server_public_key: None,
         allow_public_key_retrieval: false,
     };
-    let Ok((_flow, plugin, auth_response)) = AuthFlow::start(&hs.auth_plugin, &hs.scramble, &params)
+    let Ok((_flow, plugin, auth_response)) =
+        AuthFlow::start(&hs.auth_plugin, &hs.scramble, &params)
     else {
         return;
     };
@@ -177,18 +181,28 @@ pub fn auth(data: &[u8]) {
     };
     let caps = CLIENT_PROTOCOL_41
         | CLIENT_TRANSACTIONS
-        | if cfg & 32 != 0 { CLIENT_SESSION_TRACK } else { 0 };
+        | if cfg & 32 != 0 {
+            CLIENT_SESSION_TRACK
+        } else {
+            0
+        };
     let packets = split_packets(rest);
     let scramble = packets.first().copied().unwrap_or_default();
     let Ok((mut flow, _, first)) = AuthFlow::start(plugin, scramble, &params) else {
         return;
     };
     let insecure = !params.secure_transport;
-    assert!(!(insecure && contains(&first, PASSWORD)), "password in clear");
+    assert!(
+        !(insecure && contains(&first, PASSWORD)),
+        "password in clear"
+    );
     for packet in packets.iter().skip(1) {
         match flow.next(packet, caps, &params) {
             Ok(AuthStep::Send(data)) => {
-                assert!(!(insecure && contains(&data, PASSWORD)), "password in clear");
+                assert!(
+                    !(insecure && contains(&data, PASSWORD)),
+                    "password in clear"
+                );
                 assert!(!flow.is_finished());
             }
             Ok(AuthStep::Done(_)) | Ok(AuthStep::Failed(_)) => {
@@ -210,16 +224,52 @@ pub fn convert_all(v: &Value) {
         ($($t:ty),* $(,)?) => {$( let _ = v.clone().into_typed::<$t>(); )*};
     }
     try_all!(
-        i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, String,
-        Vec<u8>, Bytes, Date, DateTime, Time, std::time::Duration, Value, Option<i64>,
+        i8,
+        i16,
+        i32,
+        i64,
+        i128,
+        isize,
+        u8,
+        u16,
+        u32,
+        u64,
+        u128,
+        usize,
+        f32,
+        f64,
+        bool,
+        String,
+        Vec<u8>,
+        Bytes,
+        Date,
+        DateTime,
+        Time,
+        std::time::Duration,
+        Value,
+        Option<i64>,
         Option<String>,
-        chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc>,
-        chrono::NaiveTime, chrono::TimeDelta,
-        time::Date, time::PrimitiveDateTime, time::OffsetDateTime, time::Time, time::Duration,
-        rust_decimal::Decimal, serde_json::Value,
+        chrono::NaiveDate,
+        chrono::NaiveDateTime,
+        chrono::DateTime<chrono::Utc>,
+        chrono::NaiveTime,
+        chrono::TimeDelta,
+        time::Date,
+        time::PrimitiveDateTime,
+        time::OffsetDateTime,
+        time::Time,
+        time::Duration,
+        rust_decimal::Decimal,
+        serde_json::Value,
     );
     if let Ok(d) = v.clone().into_typed::<Decimal>() {
-        let _ = (d.to_f64(), d.scale(), d.is_integer(), d.is_negative(), d.as_str());
+        let _ = (
+            d.to_f64(),
+            d.scale(),
+            d.is_integer(),
+            d.is_negative(),
+            d.as_str(),
+        );
     }
     let _ = format!("{v:?}");
 }
@@ -327,7 +377,14 @@ fn greeting(version: &str, caps: u32, plugin: &str) -> Vec<u8> {
 
 fn column(name: &str, ty: u8) -> Vec<u8> {
     let mut p = Vec::new();
-    for s in [&b"def"[..], b"db", b"t", b"t", name.as_bytes(), name.as_bytes()] {
+    for s in [
+        &b"def"[..],
+        b"db",
+        b"t",
+        b"t",
+        name.as_bytes(),
+        name.as_bytes(),
+    ] {
         p.push(s.len() as u8);
         p.extend_from_slice(s);
     }
@@ -347,7 +404,11 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     const EOF: &[u8] = &[0xFE, 0x00, 0x00, 0x02, 0x00];
     let err = b"\xff\x15\x04#28000Access denied for user 'u'@'h' (using password: YES)".to_vec();
     let mysql = greeting("9.7.0", 0xDFFF_FFFF, "caching_sha2_password");
-    let mariadb = greeting("5.5.5-10.11.6-MariaDB", 0xC1FF_F7FE, "mysql_native_password");
+    let mariadb = greeting(
+        "5.5.5-10.11.6-MariaDB",
+        0xC1FF_F7FE,
+        "mysql_native_password",
+    );
     match target {
         "codec" => {
             let mut framed = vec![0x05];
@@ -360,7 +421,11 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             vec![framed, vec![0x06, 0xFF, 0xFF, 0xFF, 0x00, 1, 2, 3]]
         }
-        "handshake" => vec![mysql, mariadb, greeting("8.0.40", 0xDFFF_FFFF, "client_ed25519")],
+        "handshake" => vec![
+            mysql,
+            mariadb,
+            greeting("8.0.40", 0xDFFF_FFFF, "client_ed25519"),
+        ],
         "auth" => {
             let scramble = b"abcdefgh0123456789AB".as_slice();
             let nonce = [7u8; 32];
@@ -371,12 +436,23 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             switch_native.push(0);
             vec![
                 [vec![1], join_packets(&[scramble, &[1, 3], OK])].concat(),
-                [vec![1], join_packets(&[scramble, &[1, 4], b"\x01-----BEGIN PUBLIC KEY-----\n"])]
-                    .concat(),
-                [vec![17], join_packets(&[scramble, &[1, 4], b"\x01not a key", OK])].concat(),
+                [
+                    vec![1],
+                    join_packets(&[scramble, &[1, 4], b"\x01-----BEGIN PUBLIC KEY-----\n"]),
+                ]
+                .concat(),
+                [
+                    vec![17],
+                    join_packets(&[scramble, &[1, 4], b"\x01not a key", OK]),
+                ]
+                .concat(),
                 [vec![0], join_packets(&[scramble, &switch_ed, OK])].concat(),
                 [vec![2], join_packets(&[scramble, &switch_native, &err])].concat(),
-                [vec![0], join_packets(&[scramble, b"\xfemysql_clear_password\0", OK])].concat(),
+                [
+                    vec![0],
+                    join_packets(&[scramble, b"\xfemysql_clear_password\0", OK]),
+                ]
+                .concat(),
             ]
         }
         "resultset" => {
@@ -386,14 +462,36 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             vec![
                 [
                     vec![0],
-                    join_packets(&[&[3], &cols[0], &cols[1], &cols[2], EOF, &row, &null_row, EOF]),
+                    join_packets(&[
+                        &[3],
+                        &cols[0],
+                        &cols[1],
+                        &cols[2],
+                        EOF,
+                        &row,
+                        &null_row,
+                        EOF,
+                    ]),
                 ]
                 .concat(),
-                [vec![1], join_packets(&[&[3], &cols[0], &cols[1], &cols[2], &row, b"\xfe\0\0\x02\0\0\0"])]
-                    .concat(),
+                [
+                    vec![1],
+                    join_packets(&[
+                        &[3],
+                        &cols[0],
+                        &cols[1],
+                        &cols[2],
+                        &row,
+                        b"\xfe\0\0\x02\0\0\0",
+                    ]),
+                ]
+                .concat(),
                 [vec![0], join_packets(&[b"\xfb/etc/passwd", OK])].concat(),
-                [vec![4], join_packets(&[b"\x00\x00\x00\x0a\x40\x00\x00\x00\x08\x01\x06\x05\x04test"])]
-                    .concat(),
+                [
+                    vec![4],
+                    join_packets(&[b"\x00\x00\x00\x0a\x40\x00\x00\x00\x08\x01\x06\x05\x04test"]),
+                ]
+                .concat(),
             ]
         }
         "value" => {
@@ -411,8 +509,11 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             ]
         }
         "packets" => vec![
-            [vec![1], b"\x00\x00\x00\x02\x40\x00\x00\x00\x0b\x01\x09\x0aautocommit\x03OFF".to_vec()]
-                .concat(),
+            [
+                vec![1],
+                b"\x00\x00\x00\x02\x40\x00\x00\x00\x0b\x01\x09\x0aautocommit\x03OFF".to_vec(),
+            ]
+            .concat(),
             [vec![0], OK.to_vec()].concat(),
             [vec![0], err.clone()].concat(),
             [vec![0], EOF.to_vec()].concat(),

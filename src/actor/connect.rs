@@ -318,3 +318,31 @@ async fn next_packet(framed: &mut Framed<Transport, PacketCodec>) -> Result<Byte
             .with_detail("the server closed the connection during the handshake")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_negotiated_per_mode_and_never_skipped_when_required() {
+        let with_ssl = caps::CLIENT_PROTOCOL_41 | caps::CLIENT_SSL;
+        let without = caps::CLIENT_PROTOCOL_41;
+        let tcp = |mode| Opts::new().with_ssl_mode(mode);
+        assert!(!wants_tls(&tcp(SslMode::Disabled), with_ssl).unwrap());
+        assert!(wants_tls(&tcp(SslMode::Preferred), with_ssl).unwrap());
+        assert!(!wants_tls(&tcp(SslMode::Preferred), without).unwrap());
+        for mode in [
+            SslMode::Required,
+            SslMode::VerifyCa,
+            SslMode::VerifyIdentity,
+        ] {
+            assert!(wants_tls(&tcp(mode), with_ssl).unwrap());
+            let err = wants_tls(&tcp(mode), without).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Tls);
+            // A unix socket is already secure: no TLS over it.
+            let socket = tcp(mode).with_socket("/run/mysqld/mysqld.sock");
+            assert!(!wants_tls(&socket, with_ssl).unwrap());
+            assert!(!wants_tls(&socket, without).unwrap());
+        }
+    }
+}
