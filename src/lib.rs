@@ -13,6 +13,7 @@ pub mod protocol;
 mod row;
 mod statement;
 mod stream;
+mod tls;
 mod transaction;
 
 #[cfg(feature = "derive")]
@@ -23,7 +24,7 @@ pub use client::Client;
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use from_row::FromRow;
 pub use opts::{
-    Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
+    Opts, ReconnectPolicy, SslMode, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
 pub use params::Params;
 pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};
