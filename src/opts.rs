@@ -169,7 +169,10 @@ impl std::str::FromStr for SslMode {
 
 /// The user's `LOAD DATA LOCAL INFILE` handler.
 #[derive(Clone)]
-struct LocalInfileHandler(Arc<dyn Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync>);
+struct LocalInfileHandler(Arc<ReadLocalFile>);
+
+/// Reads a local file the server asked for.
+type ReadLocalFile = dyn Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync;
 
 /// How a connection reconnects after a failure: exponential backoff with jitter between
 /// attempts, bounded in count.
