@@ -2,21 +2,7 @@
 mod support;
 
 use actix_mysql::{Client, Date, DateTime, ErrorKind, Opts, QueryResult, Time, Value};
-use support::{servers, ServerKind, TestServer};
-
-fn client(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
-
-/// A table name unique to one test on one server.
-fn table(srv: &TestServer, test: &str) -> String {
-    let name: String = srv
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("t_{test}_{name}")
-}
+use support::{client, servers, table_name, ServerKind};
 
 #[actix_rt::test]
 async fn should_select_literals_and_report_columns() {
@@ -41,7 +27,7 @@ async fn should_select_literals_and_report_columns() {
 async fn should_return_empty_result_sets_and_exec_results() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "exec");
+        let t = table_name("t", srv, "exec");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -106,7 +92,7 @@ async fn should_return_empty_result_sets_and_exec_results() {
 async fn should_decode_every_column_type() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "types");
+        let t = table_name("t", srv, "types");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -237,7 +223,7 @@ async fn should_represent_zero_dates_explicitly() {
             Value::Null => {}
             ref other => panic!("{}: unexpected {other:?}", srv.name),
         }
-        let t = table(srv, "zero");
+        let t = table_name("t", srv, "zero");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -261,7 +247,7 @@ async fn should_represent_zero_dates_explicitly() {
 async fn should_return_multiple_result_sets_from_a_procedure() {
     for srv in servers() {
         let c = client(srv);
-        let p = table(srv, "proc");
+        let p = table_name("t", srv, "proc");
         c.execute(format!("DROP PROCEDURE IF EXISTS {p}"))
             .await
             .unwrap();
@@ -298,7 +284,7 @@ async fn should_move_20_mb_values_across_the_packet_boundary_both_ways() {
     const LEN: usize = 20 * 1024 * 1024;
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "big");
+        let t = table_name("t", srv, "big");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -579,7 +565,7 @@ async fn should_load_local_files_only_through_the_users_handler() {
         if srv.kind == ServerKind::MySql {
             admin.execute("SET GLOBAL local_infile = 1").await.unwrap();
         }
-        let t = table(srv, "infile");
+        let t = table_name("t", srv, "infile");
         admin
             .execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
