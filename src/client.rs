@@ -3,7 +3,8 @@ use actix::{Addr, Supervisor};
 
 use crate::actor::messages::{
     Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
-    GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection, SelectDb,
+    GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection,
+    ResetStatement, SelectDb,
 };
 use crate::actor::Connection;
 use crate::error::{Error, Result};
@@ -216,6 +217,17 @@ impl Client {
         params: impl Params,
     ) -> Result<Vec<T>> {
         rows_as(self.exec(stmt, params).await?)
+    }
+
+    /// Resets a prepared statement on the server (`COM_STMT_RESET`: discards long data sent
+    /// for it and closes its cursor). Statements are not reset between executions otherwise;
+    /// parameters larger than 8 MiB are sent as long data automatically.
+    ///
+    /// # Errors
+    ///
+    /// When the server refuses or cannot be reached.
+    pub async fn reset_statement(&self, stmt: &Statement) -> Result<()> {
+        self.addr.send(ResetStatement::new(stmt)).await?
     }
 
     /// Closes a prepared statement on this connection (`COM_STMT_CLOSE`) and drops it from

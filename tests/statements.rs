@@ -187,9 +187,20 @@ async fn should_move_a_20_mb_blob_through_a_prepared_statement() {
             .prepare(format!("INSERT INTO {t} VALUES (?, ?)"))
             .await
             .unwrap();
+        let long_before = session_status(&c, "Com_stmt_send_long_data").await;
         c.exec_drop(&insert, params![1, blob.clone()])
             .await
             .unwrap();
+        // 20 MiB went as long data chunks of 4 MiB.
+        assert_eq!(
+            session_status(&c, "Com_stmt_send_long_data").await - long_before,
+            5,
+            "{}",
+            srv.name
+        );
+        let resets = session_status(&c, "Com_stmt_reset").await;
+        c.reset_statement(&insert).await.unwrap();
+        assert_eq!(session_status(&c, "Com_stmt_reset").await - resets, 1);
         let select = c
             .prepare(format!("SELECT b FROM {t} WHERE id = ?"))
             .await

@@ -55,6 +55,8 @@ enum Command {
     Exec(Arc<str>, Vec<Value>),
     /// Local: drops a statement from the cache and closes it on the server.
     CloseStmt(Arc<str>),
+    /// `COM_STMT_RESET` of a cached statement (a no-op answered locally when not cached).
+    ResetStmt(Arc<str>),
     InitDb(String),
     Ping,
     ResetConnection,
@@ -288,8 +290,8 @@ enum Next {
     Continue,
     /// Send this payload as the next packet of the current exchange.
     Send(Vec<u8>),
-    /// Send this payload as a new command (sequence id 0).
-    SendCommand(BytesMut),
+    /// Send these payloads, each as a new command (sequence id 0).
+    SendCommands(Vec<BytesMut>),
     /// The connection is broken.
     Fail(Error),
     /// The server answered with an error that the options call temporary: reconnect and send
@@ -779,18 +781,25 @@ impl Connection {
                 }
             }
             Command::Exec(sql, params) => match self.stmts.get(sql) {
-                Some(st) => {
-                    match statement::com_stmt_execute(&mut self.scratch, st.id, params, st.params) {
-                        Ok(()) => text(TextResultDecoder::new_binary(caps), rows_to),
-                        Err(e) => {
-                            refuse(
-                                pending,
-                                Error::usage("wrong number of parameters").with_source(e),
-                            );
-                            return Ok(());
+                Some(st) => match encode_exec(st.id, params, st.params) {
+                    Ok(mut payloads) => {
+                        // Long data first, each a command of its own; the execute last.
+                        let execute = payloads.pop().unwrap_or_default();
+                        for data in payloads {
+                            live.framed.codec_mut().reset_seq();
+                            Pin::new(&mut live.framed).start_send(&data[..])?;
                         }
+                        self.scratch = execute;
+                        text(TextResultDecoder::new_binary(caps), rows_to)
                     }
-                }
+                    Err(e) => {
+                        refuse(
+                            pending,
+                            Error::usage("wrong number of parameters").with_source(e),
+                        );
+                        return Ok(());
+                    }
+                },
                 None => {
                     statement::com_stmt_prepare(&mut self.scratch, sql);
                     ReplyDecoder::Prepare {
@@ -811,6 +820,17 @@ impl Connection {
                 command::com_reset_connection(&mut self.scratch);
                 ReplyDecoder::Simple
             }
+            Command::ResetStmt(sql) => match self.stmts.get(sql) {
+                Some(st) => {
+                    statement::com_stmt_reset(&mut self.scratch, st.id);
+                    ReplyDecoder::Simple
+                }
+                None => {
+                    // Not prepared on this connection: nothing to reset.
+                    let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                    return Ok(());
+                }
+            },
             Command::Claim(_) | Command::Release(_) | Command::CloseStmt(_) => return Ok(()),
         };
         live.framed.codec_mut().reset_seq();
@@ -1130,9 +1150,8 @@ impl Connection {
                 let Command::Exec(_, values) = &inf.pending.cmd else {
                     return Next::Fail(ProtocolError::Unexpected("prepare response").into());
                 };
-                let mut buf = BytesMut::new();
-                match statement::com_stmt_execute(&mut buf, prepared.statement_id, values, params) {
-                    Ok(()) => {
+                match encode_exec(prepared.statement_id, values, params) {
+                    Ok(payloads) => {
                         inf.decoder = ReplyDecoder::Text {
                             decoder: TextResultDecoder::new_binary(capabilities),
                             results: Vec::new(),
@@ -1141,7 +1160,7 @@ impl Connection {
                             stream: None,
                             streaming: false,
                         };
-                        Next::SendCommand(buf)
+                        Next::SendCommands(payloads)
                     }
                     Err(e) => {
                         let mut e = Error::usage("wrong number of parameters").with_source(e);
@@ -1409,12 +1428,14 @@ impl Connection {
                             }
                         }
                     }
-                    Next::SendCommand(data) => {
+                    Next::SendCommands(payloads) => {
                         if let Some(live) = self.live.as_mut() {
-                            live.framed.codec_mut().reset_seq();
-                            if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
-                                self.fail_connection(e.into(), false, ctx);
-                                return Poll::Ready(());
+                            for data in payloads {
+                                live.framed.codec_mut().reset_seq();
+                                if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
+                                    self.fail_connection(e.into(), false, ctx);
+                                    return Poll::Ready(());
+                                }
                             }
                         }
                     }
@@ -1453,6 +1474,42 @@ impl Connection {
             }
         }
     }
+}
+
+/// Parameters larger than this go as `COM_STMT_SEND_LONG_DATA` before the execute.
+const LONG_DATA_THRESHOLD: usize = 8 * 1024 * 1024;
+/// Size of each long data chunk.
+const LONG_DATA_CHUNK: usize = 4 * 1024 * 1024;
+
+/// The payloads that execute a prepared statement: long data chunks for large byte
+/// parameters, then `COM_STMT_EXECUTE` (last).
+fn encode_exec(
+    id: u32,
+    params: &[Value],
+    param_count: usize,
+) -> std::result::Result<Vec<BytesMut>, statement::ParamCountMismatch> {
+    let long: Vec<bool> = params
+        .iter()
+        .map(|v| matches!(v, Value::Bytes(b) | Value::Json(b) if b.len() > LONG_DATA_THRESHOLD))
+        .collect();
+    let mut payloads = Vec::new();
+    if params.len() == param_count {
+        for (i, value) in params.iter().enumerate() {
+            let (true, Value::Bytes(data) | Value::Json(data)) = (long[i], value) else {
+                continue;
+            };
+            let index = u16::try_from(i).unwrap_or(u16::MAX);
+            for chunk in data.chunks(LONG_DATA_CHUNK) {
+                let mut buf = BytesMut::with_capacity(chunk.len() + 7);
+                statement::com_stmt_send_long_data(&mut buf, id, index, chunk);
+                payloads.push(buf);
+            }
+        }
+    }
+    let mut execute = BytesMut::new();
+    statement::com_stmt_execute_with_long_data(&mut execute, id, params, param_count, &long)?;
+    payloads.push(execute);
+    Ok(payloads)
 }
 
 /// Delivers an error as the last item of a row stream, even when the consumer is behind.
@@ -1673,6 +1730,15 @@ impl Handler<Exec> for Connection {
         };
         let rx = self.enqueue(Command::Exec(msg.sql, msg.params), o);
         reply_future(rx, |reply| Ok(into_results(reply)))
+    }
+}
+
+impl Handler<ResetStatement> for Connection {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: ResetStatement, _ctx: &mut Self::Context) -> Self::Result {
+        let rx = self.enqueue(Command::ResetStmt(msg.sql), CmdOpts::default());
+        reply_future(rx, |_| Ok(()))
     }
 }
 

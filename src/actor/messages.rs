@@ -283,6 +283,26 @@ impl Message for CloseStatement {
     type Result = Result<()>;
 }
 
+/// Resets a prepared statement on the server (`COM_STMT_RESET`): discards long data sent for
+/// it and closes its cursor.
+#[derive(Debug, Clone)]
+pub struct ResetStatement {
+    pub(crate) sql: std::sync::Arc<str>,
+}
+
+impl ResetStatement {
+    /// Resets `stmt`.
+    pub fn new(stmt: &Statement) -> Self {
+        ResetStatement {
+            sql: stmt.sql.clone(),
+        }
+    }
+}
+
+impl Message for ResetStatement {
+    type Result = Result<()>;
+}
+
 /// Runs a text-protocol query and streams its rows (first result set) through a bounded
 /// channel: the connection stops reading from the server while the consumer is behind.
 #[derive(Debug, Clone)]

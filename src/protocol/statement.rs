@@ -60,6 +60,23 @@ pub fn com_stmt_execute(
     params: &[Value],
     param_columns: usize,
 ) -> Result<(), ParamCountMismatch> {
+    com_stmt_execute_with_long_data(dst, statement_id, params, param_columns, &[])
+}
+
+/// Like [`com_stmt_execute`], for a statement whose parameters at the indexes where
+/// `long_data` is true were sent before with [`com_stmt_send_long_data`]: their types are sent,
+/// their values are not.
+///
+/// # Errors
+///
+/// [`ParamCountMismatch`] if `params.len() != param_columns`; nothing is written then.
+pub fn com_stmt_execute_with_long_data(
+    dst: &mut BytesMut,
+    statement_id: u32,
+    params: &[Value],
+    param_columns: usize,
+    long_data: &[bool],
+) -> Result<(), ParamCountMismatch> {
     if params.len() != param_columns {
         return Err(ParamCountMismatch {
             expected: param_columns,
@@ -83,7 +100,16 @@ pub fn com_stmt_execute(
                 *byte |= 1 << (i % 8);
             }
         }
-        let (ty, unsigned) = encode_param(value, &mut values);
+        let (ty, unsigned) = if long_data.get(i).copied().unwrap_or(false) {
+            // Only the type: the value went as long data (always bytes or JSON text).
+            let probe = match value {
+                Value::Json(_) => Value::Json(bytes::Bytes::new()),
+                _ => Value::Bytes(bytes::Bytes::new()),
+            };
+            encode_param(&probe, &mut BytesMut::new())
+        } else {
+            encode_param(value, &mut values)
+        };
         types.push(ty as u8);
         types.push(if unsigned { 0x80 } else { 0x00 });
     }
