@@ -11,8 +11,8 @@ use actix_mysql::protocol::{auth, buf, command, constants, handshake, packet, re
 use actix_mysql::protocol::{resultset, session, statement, value, ProtocolError};
 use actix_mysql::{
     codec, params, Client, Column, ColumnIndex, Connection, Date, DateTime, Decimal, Error,
-    ErrorKind, ExecResult, FromRow, FromValue, FromValueError, IsolationLevel, Opts, Params,
-    Pool, PoolOpts, PoolStats, PooledConn, QueryResult, ReconnectPolicy, Result, Row, RowStream,
+    ErrorKind, ExecResult, FromRow, FromValue, FromValueError, IsolationLevel, Opts, Params, Pool,
+    PoolOpts, PoolStats, PooledConn, QueryResult, ReconnectPolicy, Result, Row, RowStream,
     ServerError, SslMode, Statement, Time, Transaction, TransactionOpts, Value,
     DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };

@@ -292,3 +292,56 @@ async fn should_time_out_commands_waiting_behind_a_transaction() {
         assert_eq!(c.query_one("SELECT 2").await.unwrap().get::<i32>(0), 2);
     }
 }
+
+async fn wait_closed(c: &Client) {
+    for _ in 0..200 {
+        if c.state().await.unwrap().0 == actix_mysql::messages::ConnectionState::Closed {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the client never noticed the closed connection");
+}
+
+#[actix_rt::test]
+async fn should_abort_a_transaction_whose_idle_connection_is_killed() {
+    for srv in servers() {
+        let c = client(srv);
+        let admin = client(srv);
+        let t = fresh_table(srv, "idle_kill").await;
+        let tx = c.begin().await.unwrap();
+        tx.execute(format!("INSERT INTO {t} VALUES ('one')"))
+            .await
+            .unwrap();
+        let id = c.connection_info().await.unwrap().unwrap().connection_id;
+        admin.execute(format!("KILL {id}")).await.unwrap();
+        wait_closed(&c).await;
+        let e = tx
+            .execute(format!("INSERT INTO {t} VALUES ('two')"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TransactionAborted, "{}: {e}", srv.name);
+        tx.rollback().await.unwrap_or(());
+        assert!(
+            keys(&c, &t).await.is_empty(),
+            "{}: nothing committed",
+            srv.name
+        );
+
+        // The same with a transaction opened by raw SQL.
+        c.execute("START TRANSACTION").await.unwrap();
+        c.execute(format!("INSERT INTO {t} VALUES ('raw-one')"))
+            .await
+            .unwrap();
+        let id = c.connection_info().await.unwrap().unwrap().connection_id;
+        admin.execute(format!("KILL {id}")).await.unwrap();
+        wait_closed(&c).await;
+        let e = c
+            .execute(format!("INSERT INTO {t} VALUES ('raw-two')"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TransactionAborted, "{}: {e}", srv.name);
+        // Reported once; the client goes on.
+        assert!(keys(&c, &t).await.is_empty(), "{}", srv.name);
+    }
+}

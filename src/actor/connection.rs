@@ -368,6 +368,8 @@ pub struct Connection {
     closing: Option<Vec<ReplyTx>>,
     /// The transaction that owns the connection now.
     active_txn: Option<u64>,
+    /// A transaction opened with raw SQL was lost while idle: the next statement fails.
+    raw_txn_lost: bool,
     /// Transactions lost with their connection: their further commands fail at once.
     aborted_txns: std::collections::HashSet<u64>,
     session: TrackedSession,
@@ -411,6 +413,7 @@ impl Connection {
             killing: false,
             closing: None,
             active_txn: None,
+            raw_txn_lost: false,
             aborted_txns: std::collections::HashSet::new(),
             session: TrackedSession::default(),
             stmts: StmtCache::default(),
@@ -889,6 +892,14 @@ impl Connection {
                 None
             }
             _ => match pending.txn {
+                None if self.raw_txn_lost && !pending.internal => {
+                    self.raw_txn_lost = false;
+                    pending.fail(Error::transaction_aborted(false).with_detail(
+                        "the connection was lost while a transaction was open; \
+                         the server rolled it back",
+                    ));
+                    None
+                }
                 Some(t) if self.aborted_txns.contains(&t) => {
                     pending.fail(
                         Error::transaction_aborted(false)
@@ -910,8 +921,24 @@ impl Connection {
     /// Closes a connection that has nothing in flight (the server closed it, or it is idle).
     fn drop_idle_connection(&mut self, why: &str) {
         self.forget_statements();
+        let raw_trans = self.in_transaction() && self.active_txn.is_none();
         if let Some(live) = self.live.take() {
             tracing::info!(connection_id = live.connection_id, why, "connection closed");
+        }
+        // A transaction was open: the server rolled it back. Its next statements must not run
+        // on a new connection as if nothing happened.
+        if let Some(t) = self.active_txn.take() {
+            self.aborted_txns.insert(t);
+            let (aborted, kept): (VecDeque<_>, VecDeque<_>) = self
+                .queue
+                .drain(..)
+                .partition(|p| p.txn == Some(t) && !matches!(p.cmd, Command::Release(_)));
+            self.queue = kept;
+            for p in aborted {
+                p.fail(Error::transaction_aborted(false));
+            }
+        } else if raw_trans {
+            self.raw_txn_lost = true;
         }
     }
 
