@@ -603,3 +603,38 @@ fn should_refuse_blocking_calls_inside_an_async_runtime() {
     conn.ping().unwrap();
     conn.close().unwrap();
 }
+
+#[test]
+fn should_start_transactions_at_the_isolation_level_chosen() {
+    for_each_server(|srv| {
+        let t = table(srv, "iso");
+        let writer = connect(srv);
+        writer.set_autocommit(true).unwrap();
+        let mut w = writer.cursor().unwrap();
+        w.execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), ())
+            .unwrap();
+        w.execute("SET SESSION innodb_lock_wait_timeout = 1", ())
+            .unwrap();
+        let update = format!("UPDATE {t} SET n = n + 1 WHERE id = 1");
+
+        let reader = connect(srv);
+        let mut r = reader.cursor().unwrap();
+        // Under SERIALIZABLE, a plain read in a transaction locks the row it read.
+        reader.set_isolation_level(Some(actix_mysql::IsolationLevel::Serializable));
+        r.execute(&format!("SELECT n FROM {t} WHERE id = 1"), ())
+            .unwrap();
+        let err = w.execute(&update, ()).unwrap_err();
+        assert_eq!(err.code(), Some(1205), "{}: {err}", srv.name);
+        reader.rollback().unwrap();
+        w.execute(&update, ()).unwrap();
+
+        // The session's level (REPEATABLE READ) again: a consistent, non-locking read.
+        reader.set_isolation_level(None);
+        r.execute(&format!("SELECT n FROM {t} WHERE id = 1"), ())
+            .unwrap();
+        w.execute(&update, ()).unwrap();
+        reader.commit().unwrap();
+        reader.close().unwrap();
+        writer.close().unwrap();
+    });
+}

@@ -28,7 +28,7 @@
 //!
 //! The first blocking call starts one actix system on a background thread
 //! (`actix-mysql-blocking`), shared by every blocking connection of the process and kept until
-//! the process exits. Each [`Connection`] owns a [`Client`](crate::Client) whose supervised
+//! the process exits. Each [`Connection`] owns a [`Client`] whose supervised
 //! connection actor runs there, with the same reconnect, timeout and transaction behavior as
 //! the async API. A blocking call sends its command to that system and waits for the answer on
 //! a channel, at most for the connection's [`timeout`](Connection::set_timeout).
@@ -42,16 +42,16 @@
 //! Every blocking call checks first that it is not made on a thread of a Tokio runtime (an
 //! actix system, an actix-web worker, `#[tokio::main]`, including Tokio's `spawn_blocking`
 //! threads, which keep the runtime's context) and fails with
-//! [`ErrorKind::Usage`](crate::ErrorKind::Usage) there instead of stalling the runtime or
-//! deadlocking. Use the async [`Client`](crate::Client) in async code, or a thread of your own
+//! [`ErrorKind::Usage`] there instead of stalling the runtime or
+//! deadlocking. Use the async [`Client`] in async code, or a thread of your own
 //! (`std::thread::spawn`). Dropping a connection or cursor never blocks and is allowed
 //! anywhere.
 //!
 //! # Transactions
 //!
 //! As in the DB-API, autocommit is **off** by default: the connection starts a transaction
-//! (`START TRANSACTION`, with the [`TransactionOpts`] of
-//! [`set_transaction_opts`](Connection::set_transaction_opts)) before the first statement,
+//! (`START TRANSACTION`, at the [isolation level](Connection::set_isolation_level) chosen)
+//! before the first statement,
 //! and [`commit`](Connection::commit) or [`rollback`](Connection::rollback) ends it; the next
 //! statement starts the next one. Closing or dropping the connection rolls back what was not
 //! committed. [`set_autocommit(true)`](Connection::set_autocommit) runs every statement on its
@@ -62,7 +62,7 @@
 //!   the next statement starts a new one.
 //! - **Aborted**: when the connection is lost, a deadlock (1213) rolls the transaction back,
 //!   or a call times out inside it, the server's transaction is gone. Every later statement
-//!   fails with [`ErrorKind::TransactionAborted`](crate::ErrorKind::TransactionAborted) until
+//!   fails with [`ErrorKind::TransactionAborted`] until
 //!   [`rollback`](Connection::rollback) (which then succeeds) or
 //!   [`commit`](Connection::commit) (which fails with that kind) acknowledges it, so that no
 //!   later statement is committed without the earlier ones.
@@ -70,23 +70,29 @@
 //! # Parameters
 //!
 //! `?` placeholders, with any [`Params`](crate::Params): a tuple, an array, a `Vec<Value>` or
-//! [`params!`](crate::params!). They are interpolated as escaped literals into the SQL text
-//! (client-side), so `?` works in every statement, including ones the server cannot prepare.
+//! [`params!`](crate::params!), bound as by [`Client::query_with`]:
+//! the connection writes them into the SQL text as escaped literals, following the session's
+//! character set and `NO_BACKSLASH_ESCAPES`, so `?` works in every statement, including ones
+//! the server cannot prepare. A count of parameters that does not match the placeholders
+//! fails with [`ErrorKind::Usage`].
 mod cursor;
 mod runtime;
+mod txn;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use cursor::{ColumnDescription, Cursor};
 
+use crate::actor::messages::QueryMulti;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::constants::status;
 use crate::protocol::value::Value;
 use crate::row::QueryResult;
-use crate::transaction::{Transaction, TransactionOpts};
+use crate::transaction::IsolationLevel;
+use txn::Txn;
 
 /// How long a blocking call waits for its answer unless
 /// [`Connection::set_timeout`] says otherwise: 5 minutes.
@@ -102,7 +108,7 @@ pub trait IntoOpts {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an invalid URL.
+    /// [`ErrorKind::Config`] for an invalid URL.
     fn into_opts(self) -> Result<Opts>;
 }
 
@@ -167,7 +173,7 @@ struct State {
     client: Option<Client>,
     autocommit: bool,
     tx: Tx,
-    tx_opts: TransactionOpts,
+    isolation: Option<IsolationLevel>,
     timeout: Option<Duration>,
 }
 
@@ -176,7 +182,7 @@ struct State {
 enum Tx {
     /// None open; the next statement starts one.
     Idle,
-    Open(Transaction<'static>),
+    Open(Txn),
     /// The server's transaction is gone; statements fail until `rollback` or `commit`.
     Aborted,
 }
@@ -187,10 +193,10 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for an invalid URL; what connecting
-    /// fails with ([`ErrorKind::Io`](crate::ErrorKind::Io),
-    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth), [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
-    /// ...); [`ErrorKind::Usage`](crate::ErrorKind::Usage) inside an async runtime.
+    /// [`ErrorKind::Config`] for an invalid URL; what connecting
+    /// fails with ([`ErrorKind::Io`],
+    /// [`ErrorKind::Auth`], [`ErrorKind::Timeout`],
+    /// ...); [`ErrorKind::Usage`] inside an async runtime.
     pub fn connect(opts: impl IntoOpts) -> Result<Connection> {
         runtime::check_blocking_allowed()?;
         let opts = opts.into_opts()?;
@@ -204,7 +210,7 @@ impl Connection {
                     client: Some(client),
                     autocommit: false,
                     tx: Tx::Idle,
-                    tx_opts: TransactionOpts::default(),
+                    isolation: None,
                     timeout: Some(DEFAULT_TIMEOUT),
                 }),
             }),
@@ -219,7 +225,7 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) after [`close`](Self::close).
+    /// [`ErrorKind::Closed`] after [`close`](Self::close).
     pub fn cursor(&self) -> Result<Cursor> {
         self.lock().client()?;
         Ok(Cursor::new(self.shared.clone()))
@@ -230,11 +236,11 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::TransactionAborted`](crate::ErrorKind::TransactionAborted) when the
+    /// [`ErrorKind::TransactionAborted`] when the
     /// transaction was aborted (see [Transactions](self#transactions); it is over now);
-    /// [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) or
-    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the answer to `COMMIT` did not
-    /// arrive: its outcome is unknown; [`ErrorKind::Closed`](crate::ErrorKind::Closed) after
+    /// [`ErrorKind::ConnectionLost`] or
+    /// [`ErrorKind::Timeout`] when the answer to `COMMIT` did not
+    /// arrive: its outcome is unknown; [`ErrorKind::Closed`] after
     /// [`close`](Self::close).
     pub fn commit(&self) -> Result<()> {
         let mut st = self.lock();
@@ -252,7 +258,7 @@ impl Connection {
     /// # Errors
     ///
     /// When the server cannot be reached (the server rolls back on its own when the
-    /// connection ends); [`ErrorKind::Closed`](crate::ErrorKind::Closed) after
+    /// connection ends); [`ErrorKind::Closed`] after
     /// [`close`](Self::close).
     pub fn rollback(&self) -> Result<()> {
         let mut st = self.lock();
@@ -284,16 +290,17 @@ impl Connection {
         res
     }
 
-    /// How the implicit transactions start (isolation level, read-only, consistent snapshot);
-    /// applies from the next transaction on.
-    pub fn set_transaction_opts(&self, opts: TransactionOpts) {
-        self.lock().tx_opts = opts;
+    /// The isolation level of the implicit transactions (`SET TRANSACTION ISOLATION LEVEL`
+    /// before each `START TRANSACTION`); `None`, the default, keeps the session's. Applies
+    /// from the next transaction on.
+    pub fn set_isolation_level(&self, level: Option<IsolationLevel>) {
+        self.lock().isolation = level;
     }
 
     /// How long a blocking call waits for its answer; `None` waits as long as it takes.
     /// Default: [`DEFAULT_TIMEOUT`].
     ///
-    /// A call that times out fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); its
+    /// A call that times out fails with [`ErrorKind::Timeout`]; its
     /// statement may still run. Inside a transaction, the transaction is aborted (and rolled
     /// back once that statement is done).
     pub fn set_timeout(&self, timeout: Option<Duration>) {
@@ -310,7 +317,7 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// When the server cannot be reached; [`ErrorKind::Closed`](crate::ErrorKind::Closed)
+    /// When the server cannot be reached; [`ErrorKind::Closed`]
     /// after [`close`](Self::close).
     pub fn ping(&self) -> Result<()> {
         let mut st = self.lock();
@@ -325,7 +332,7 @@ impl Connection {
 
     /// Closes the connection: rolls back what was not committed and says goodbye to the
     /// server. Every later call, on this connection, its clones and its cursors, fails with
-    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed); closing again does nothing.
+    /// [`ErrorKind::Closed`]; closing again does nothing.
     ///
     /// # Errors
     ///
@@ -387,7 +394,10 @@ impl State {
         let timeout = self.timeout;
         if self.autocommit {
             return runtime::block_on(timeout, move || async move {
-                client.query_multi(bind(sql, params)?).await
+                client
+                    .addr()
+                    .send(QueryMulti::new(sql).bind(params))
+                    .await?
             })?;
         }
         let tx = match std::mem::replace(&mut self.tx, Tx::Idle) {
@@ -397,18 +407,12 @@ impl State {
             }
             Tx::Open(tx) => tx,
             Tx::Idle => {
-                let opts = self.tx_opts.clone();
-                runtime::block_on(
-                    timeout,
-                    move || async move { client.begin_with(opts).await },
-                )??
+                let isolation = self.isolation;
+                runtime::block_on(timeout, move || Txn::begin(client, isolation))??
             }
         };
         let answer = runtime::block_on(timeout, move || async move {
-            let res = match bind(sql, params) {
-                Ok(sql) => tx.query_multi(sql).await,
-                Err(e) => Err(e),
-            };
+            let res = tx.query_multi_with(sql, params).await;
             (tx, res)
         });
         match answer {
@@ -466,14 +470,4 @@ fn aborted() -> Error {
         "the transaction was aborted (connection lost, deadlock or timeout); \
          call rollback() to start over",
     )
-}
-
-/// The SQL with the parameters interpolated.
-fn bind(sql: String, params: Vec<Value>) -> Result<String> {
-    use crate::protocol::value::escape::{count_placeholders, interpolate, EscapeContext};
-    if params.is_empty() && count_placeholders(&sql, false) == 0 {
-        return Ok(sql);
-    }
-    interpolate(&sql, &params, &EscapeContext::new("utf8mb4"))
-        .map_err(|e| Error::usage(e.to_string()).with_query(sql))
 }
