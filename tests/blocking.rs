@@ -638,3 +638,47 @@ fn should_start_transactions_at_the_isolation_level_chosen() {
         writer.close().unwrap();
     });
 }
+
+#[test]
+fn should_abort_the_transaction_when_the_connection_is_lost() {
+    for_each_server(|srv| {
+        let t = table(srv, "lost");
+        let conn = connect(srv);
+        let mut cur = conn.cursor().unwrap();
+        cur.execute(&format!("INSERT INTO {t} (name) VALUES ('lost')"), ())
+            .unwrap();
+        cur.execute("SELECT CONNECTION_ID()", ()).unwrap();
+        let id: u64 = cur.fetchone().unwrap().unwrap().get(0);
+
+        let killer = connect(srv);
+        killer.set_autocommit(true).unwrap();
+        killer.cursor().unwrap().execute("KILL ?", (id,)).unwrap();
+        killer.close().unwrap();
+        // Let the connection actor see the close (it watches idle connections).
+        std::thread::sleep(Duration::from_millis(300));
+
+        // The server rolled the transaction back; nothing of it runs on the new connection.
+        let err = cur
+            .execute(&format!("INSERT INTO {t} (name) VALUES ('after')"), ())
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::TransactionAborted,
+            "{}: {err}",
+            srv.name
+        );
+        let err = cur.execute("SELECT 1", ()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TransactionAborted, "{err}");
+        conn.rollback().unwrap();
+        assert_eq!(count_from_elsewhere(srv, &t), 0);
+
+        // A new transaction on a new connection.
+        cur.execute(&format!("INSERT INTO {t} (name) VALUES ('new')"), ())
+            .unwrap();
+        conn.commit().unwrap();
+        assert_eq!(count_from_elsewhere(srv, &t), 1);
+        cur.execute("SELECT CONNECTION_ID()", ()).unwrap();
+        assert_ne!(cur.fetchone().unwrap().unwrap().get::<u64>(0), id);
+        conn.close().unwrap();
+    });
+}

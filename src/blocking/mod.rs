@@ -60,8 +60,9 @@
 //! - **Implicit ends**: a statement that makes the server commit on its own (DDL such as
 //!   `CREATE TABLE`, or a `COMMIT` / `ROLLBACK` sent as SQL) ends the transaction here too;
 //!   the next statement starts a new one.
-//! - **Aborted**: when the connection is lost, a deadlock (1213) rolls the transaction back,
-//!   or a call times out inside it, the server's transaction is gone. Every later statement
+//! - **Aborted**: when the connection is lost (also while the transaction is idle: `KILL`,
+//!   `wait_timeout`), a deadlock (1213) rolls the transaction back, or a call times out
+//!   inside it, the server's transaction is gone. Every later statement
 //!   fails with [`ErrorKind::TransactionAborted`] until
 //!   [`rollback`](Connection::rollback) (which then succeeds) or
 //!   [`commit`](Connection::commit) (which fails with that kind) acknowledges it, so that no

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::actor::messages::{Claim, Execute, QueryMulti, Release};
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::protocol::value::Value;
 use crate::row::QueryResult;
 use crate::transaction::IsolationLevel;
@@ -25,6 +25,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1 << 62);
 pub(super) struct Txn {
     client: Client,
     id: u64,
+    /// The server's id of the connection the transaction runs on.
+    connection_id: Option<u32>,
     done: bool,
 }
 
@@ -43,9 +45,10 @@ impl Txn {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         client.addr().send(Claim(id)).await??;
         // From here on, dropping `txn` rolls back and gives the connection back.
-        let txn = Txn {
+        let mut txn = Txn {
             client,
             id,
+            connection_id: None,
             done: false,
         };
         if let Some(level) = isolation {
@@ -56,6 +59,8 @@ impl Txn {
             .await?;
         }
         txn.execute("START TRANSACTION".to_string()).await?;
+        txn.connection_id = txn.current_connection_id().await?;
+        txn.check_connection(false).await?;
         Ok(txn)
     }
 
@@ -70,10 +75,43 @@ impl Txn {
         sql: String,
         params: Vec<Value>,
     ) -> Result<Vec<QueryResult>> {
+        self.check_connection(false).await?;
         let msg = QueryMulti::new(sql)
             .bind(params)
             .in_txn(Some(self.id), false);
-        self.client.addr().send(msg).await?
+        let results = self.client.addr().send(msg).await??;
+        self.check_connection(true).await?;
+        Ok(results)
+    }
+
+    async fn current_connection_id(&self) -> Result<Option<u32>> {
+        Ok(self
+            .client
+            .connection_info()
+            .await?
+            .map(|info| info.connection_id))
+    }
+
+    /// Fails when the connection the transaction began on is gone.
+    ///
+    /// The actor fails the transaction's commands when the connection breaks under one of
+    /// them, but a connection the server closes while the transaction is idle (`KILL`,
+    /// `wait_timeout`) is reopened for its next statement, outside the transaction. Checked
+    /// before a statement, that statement is not sent; checked after it, the statement may
+    /// have run on a new connection, outside the transaction.
+    async fn check_connection(&self, after_statement: bool) -> Result<()> {
+        let now = self.current_connection_id().await?;
+        if now.is_some() && now == self.connection_id {
+            return Ok(());
+        }
+        Err(
+            Error::transaction_aborted(after_statement).with_detail(if after_statement {
+                "the connection was lost during the transaction; the statement may have run \
+             outside it, on a new connection"
+            } else {
+                "the connection was lost during the transaction"
+            }),
+        )
     }
 
     /// `COMMIT`, then gives the connection back.
