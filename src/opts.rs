@@ -86,6 +86,7 @@ pub struct Opts {
     tcp_keepalive: Option<Duration>,
     stmt_cache_size: usize,
     multi_statements: bool,
+    local_infile: Option<LocalInfileHandler>,
     tls: TlsOpts,
 }
 
@@ -165,6 +166,13 @@ impl std::str::FromStr for SslMode {
         })
     }
 }
+
+/// The user's `LOAD DATA LOCAL INFILE` handler.
+#[derive(Clone)]
+struct LocalInfileHandler(Arc<ReadLocalFile>);
+
+/// Reads a local file the server asked for.
+type ReadLocalFile = dyn Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync;
 
 /// How a connection reconnects after a failure: exponential backoff with jitter between
 /// attempts, bounded in count.
@@ -251,6 +259,7 @@ impl Default for Opts {
             tcp_keepalive: Some(Duration::from_secs(30)),
             stmt_cache_size: 256,
             multi_statements: false,
+            local_infile: None,
             tls: TlsOpts::default(),
         }
     }
@@ -283,6 +292,7 @@ impl fmt::Debug for Opts {
             .field("tcp_keepalive", &self.tcp_keepalive)
             .field("stmt_cache_size", &self.stmt_cache_size)
             .field("multi_statements", &self.multi_statements)
+            .field("local_infile", &self.local_infile.is_some())
             .field("tls", &self.tls)
             .finish()
     }
@@ -516,6 +526,35 @@ impl Opts {
         self.stmt_cache_size = size;
         self
     }
+    /// Enables `LOAD DATA LOCAL INFILE` with a handler that decides what the server may read.
+    ///
+    /// Off by default: without a handler the client does not announce `CLIENT_LOCAL_FILES`,
+    /// and a server that asks for a file anyway gets an empty one and the statement fails. With
+    /// a handler, every request goes to it with the file name the server asked for (which the
+    /// server chooses, not you: a hostile server can ask for any name), and the bytes it
+    /// returns are sent; an error it returns aborts the statement.
+    ///
+    /// ```
+    /// use actix_mysql::Opts;
+    ///
+    /// // Serve only one in-memory "file", whatever is asked.
+    /// let opts = Opts::new().with_local_infile_handler(|name: &str| {
+    ///     if name == "users.csv" {
+    ///         Ok(b"1,alice\n2,bob\n".to_vec())
+    ///     } else {
+    ///         Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "not allowed"))
+    ///     }
+    /// });
+    /// # let _ = opts;
+    /// ```
+    pub fn with_local_infile_handler(
+        mut self,
+        handler: impl Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        self.local_infile = Some(LocalInfileHandler(Arc::new(handler)));
+        self
+    }
+
     /// Allows several statements separated by `;` in one query (`CLIENT_MULTI_STATEMENTS`,
     /// default off: it makes SQL injection worse when SQL is built from input).
     pub fn with_multi_statements(mut self, on: bool) -> Self {
@@ -619,6 +658,15 @@ impl Opts {
     /// Whether multi-statement queries are allowed.
     pub fn multi_statements(&self) -> bool {
         self.multi_statements
+    }
+    /// Whether a `LOAD DATA LOCAL INFILE` handler is set.
+    pub fn local_infile_enabled(&self) -> bool {
+        self.local_infile.is_some()
+    }
+
+    /// Reads a local file for the server through the user's handler.
+    pub(crate) fn local_infile(&self, name: &str) -> Option<std::io::Result<Vec<u8>>> {
+        self.local_infile.as_ref().map(|h| (h.0)(name))
     }
 
     /// TLS mode.

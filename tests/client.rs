@@ -2,21 +2,7 @@
 mod support;
 
 use actix_mysql::{Client, Date, DateTime, ErrorKind, Opts, QueryResult, Time, Value};
-use support::{servers, ServerKind, TestServer};
-
-fn client(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
-
-/// A table name unique to one test on one server.
-fn table(srv: &TestServer, test: &str) -> String {
-    let name: String = srv
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("t_{test}_{name}")
-}
+use support::{client, servers, table_name, ServerKind};
 
 #[actix_rt::test]
 async fn should_select_literals_and_report_columns() {
@@ -41,7 +27,7 @@ async fn should_select_literals_and_report_columns() {
 async fn should_return_empty_result_sets_and_exec_results() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "exec");
+        let t = table_name("t", srv, "exec");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -106,7 +92,7 @@ async fn should_return_empty_result_sets_and_exec_results() {
 async fn should_decode_every_column_type() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "types");
+        let t = table_name("t", srv, "types");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -237,7 +223,7 @@ async fn should_represent_zero_dates_explicitly() {
             Value::Null => {}
             ref other => panic!("{}: unexpected {other:?}", srv.name),
         }
-        let t = table(srv, "zero");
+        let t = table_name("t", srv, "zero");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -261,7 +247,7 @@ async fn should_represent_zero_dates_explicitly() {
 async fn should_return_multiple_result_sets_from_a_procedure() {
     for srv in servers() {
         let c = client(srv);
-        let p = table(srv, "proc");
+        let p = table_name("t", srv, "proc");
         c.execute(format!("DROP PROCEDURE IF EXISTS {p}"))
             .await
             .unwrap();
@@ -298,7 +284,7 @@ async fn should_move_20_mb_values_across_the_packet_boundary_both_ways() {
     const LEN: usize = 20 * 1024 * 1024;
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "big");
+        let t = table_name("t", srv, "big");
         c.execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
             .unwrap();
@@ -569,5 +555,70 @@ async fn should_close_the_connection_when_closed_or_dropped() {
             .get::<u32>(0);
         drop(c);
         assert!(gone(id).await, "{}: still connected after drop", srv.name);
+    }
+}
+
+#[actix_rt::test]
+async fn should_load_local_files_only_through_the_users_handler() {
+    for srv in servers() {
+        let admin = client(srv);
+        if srv.kind == ServerKind::MySql {
+            admin.execute("SET GLOBAL local_infile = 1").await.unwrap();
+        }
+        let t = table_name("t", srv, "infile");
+        admin
+            .execute(format!("DROP TABLE IF EXISTS {t}"))
+            .await
+            .unwrap();
+        admin
+            .execute(format!(
+                "CREATE TABLE {t} (id INT PRIMARY KEY, name VARCHAR(20))"
+            ))
+            .await
+            .unwrap();
+        let load = |file: &str| {
+            format!(
+                "LOAD DATA LOCAL INFILE '{file}' INTO TABLE {t} FIELDS TERMINATED BY ',' (id, name)"
+            )
+        };
+        let count = || async {
+            admin
+                .query_one(format!("SELECT COUNT(*) FROM {t}"))
+                .await
+                .unwrap()
+                .get::<i64>(0)
+        };
+
+        // Off by default.
+        let e = admin.execute(load("users.csv")).await.unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Usage | ErrorKind::Server),
+            "{}: {e}",
+            srv.name
+        );
+        assert_eq!(count().await, 0);
+
+        let opts = Opts::from_url(&srv.url_with_db("actix_test"))
+            .unwrap()
+            .with_local_infile_handler(|name: &str| {
+                if name == "users.csv" {
+                    Ok(b"1,alice\n2,bob\n".to_vec())
+                } else {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        "not this one",
+                    ))
+                }
+            });
+        let c = Client::new(opts);
+        let r = c.execute(load("users.csv")).await.unwrap();
+        assert_eq!(r.affected_rows, 2, "{}", srv.name);
+        let e = c.execute(load("/etc/passwd")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage, "{}: {e}", srv.name);
+        assert!(e.to_string().contains("/etc/passwd"), "{e}");
+        assert_eq!(count().await, 2);
+        // The connection is in step afterwards.
+        assert_eq!(c.query_one("SELECT 5").await.unwrap().get::<i32>(0), 5);
+        admin.execute(format!("DROP TABLE {t}")).await.unwrap();
     }
 }

@@ -4,21 +4,7 @@ mod support;
 use std::error::Error as _;
 
 use actix_mysql::{Client, Date, DateTime, Decimal, ErrorKind, FromRow, Row, Value};
-use support::{servers, TestServer};
-
-fn client(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
-
-/// A table name unique to one test on one server.
-fn table(srv: &TestServer, test: &str) -> String {
-    let name: String = srv
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("t_fr_{test}_{name}")
-}
+use support::{client, servers, table_name};
 
 /// The error and its source, as one string.
 fn full_message(err: &actix_mysql::Error) -> String {
@@ -116,7 +102,7 @@ async fn create_items(c: &Client, t: &str) {
 async fn should_read_derived_structs_by_column_name() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "derive");
+        let t = table_name("t_fr", srv, "derive");
         create_items(&c, &t).await;
 
         let rows = c
@@ -211,7 +197,7 @@ async fn should_read_derived_structs_by_column_name() {
 async fn should_read_tuples_and_tuple_structs_by_position() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "tuples");
+        let t = table_name("t_fr", srv, "tuples");
         create_items(&c, &t).await;
 
         let rows = c
@@ -284,7 +270,7 @@ async fn should_read_tuples_and_tuple_structs_by_position() {
 async fn should_report_conversion_and_shape_errors() {
     for srv in servers() {
         let c = client(srv);
-        let t = table(srv, "errors");
+        let t = table_name("t_fr", srv, "errors");
         create_items(&c, &t).await;
         let row = c
             .query_first(format!("SELECT * FROM {t} WHERE id = 2"))

@@ -8,11 +8,7 @@ use actix_mysql::{
     params, Client, Date, DateTime, Decimal, ErrorKind, Opts, QueryResult, Time, Value,
 };
 use futures_util::StreamExt;
-use support::{servers, TestServer};
-
-fn client(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
+use support::{client, servers};
 
 async fn table(c: &Client, test: &str, columns: &str) -> String {
     let t = support::unique_name(test);

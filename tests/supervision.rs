@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_mysql::messages::{ConnectionState, Execute, Query};
 use actix_mysql::{Client, ErrorKind, Opts, ReconnectPolicy};
 use support::proxy::Proxy;
-use support::{servers, TestServer};
+use support::{client, servers, table_name, TestServer};
 
 async fn proxied(srv: &TestServer) -> (Proxy, Opts) {
     let upstream = format!("{}:{}", srv.host, srv.port).parse().unwrap();
@@ -24,19 +24,6 @@ async fn proxied(srv: &TestServer) -> (Proxy, Opts) {
             max_attempts: 50,
         });
     (proxy, opts)
-}
-
-fn admin(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
-
-fn table(srv: &TestServer, test: &str) -> String {
-    let name: String = srv
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("s_{test}_{name}")
 }
 
 async fn connection_exists(admin: &Client, id: u32) -> bool {
@@ -82,7 +69,7 @@ async fn should_close_when_idle_and_reopen_on_the_next_query() {
     for srv in servers() {
         let (proxy, opts) = proxied(srv).await;
         let c = Client::new(opts.with_idle_timeout(Some(Duration::from_secs(1))));
-        let admin = admin(srv);
+        let admin = client(srv);
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
         assert!(connection_exists(&admin, id).await);
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -109,7 +96,7 @@ async fn should_close_when_idle_and_reopen_on_the_next_query() {
 #[actix_rt::test]
 async fn should_survive_the_server_closing_an_idle_connection() {
     for srv in servers() {
-        let c = admin(srv);
+        let c = client(srv);
         c.execute("SET SESSION wait_timeout = 1").await.unwrap();
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
         tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -122,9 +109,9 @@ async fn should_survive_the_server_closing_an_idle_connection() {
 #[actix_rt::test]
 async fn should_run_queued_queries_in_order_after_kill() {
     for srv in servers() {
-        let c = admin(srv);
-        let admin = admin(srv);
-        let t = table(srv, "kill");
+        let c = client(srv);
+        let admin = client(srv);
+        let t = table_name("s", srv, "kill");
         admin
             .execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
@@ -176,8 +163,8 @@ async fn should_not_resend_an_insert_in_flight_but_resend_queued_and_retry_safe(
     for srv in servers() {
         let (proxy, opts) = proxied(srv).await;
         let c = Client::new(opts);
-        let admin = admin(srv);
-        let t = table(srv, "inflight");
+        let admin = client(srv);
+        let t = table_name("s", srv, "inflight");
         admin
             .execute(format!("DROP TABLE IF EXISTS {t}"))
             .await
@@ -370,8 +357,8 @@ async fn should_replay_database_and_init_statements_after_a_reconnect() {
 #[actix_rt::test]
 async fn should_kill_a_statement_past_its_timeout_and_stay_usable() {
     for srv in servers() {
-        let c = admin(srv);
-        let admin = admin(srv);
+        let c = client(srv);
+        let admin = client(srv);
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
         let started = std::time::Instant::now();
         let e = c
@@ -420,7 +407,7 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
         assert_eq!(stats.redelivered, 3, "{stats:?}");
 
         // A non-temporary error goes straight back; the connection stays up.
-        let c = admin(srv);
+        let c = client(srv);
         let id = c.query("SELECT CONNECTION_ID()").await.unwrap()[0].get::<u32>(0);
         let e = c
             .query("SELECT * FROM missing_for_retry")
@@ -457,8 +444,8 @@ async fn should_abort_a_transaction_when_the_connection_is_lost() {
     for srv in servers() {
         let (proxy, opts) = proxied(srv).await;
         let c = Client::new(opts);
-        let admin = admin(srv);
-        let t = table(srv, "trx");
+        let admin = client(srv);
+        let t = table_name("s", srv, "trx");
         admin
             .execute(format!("DROP TABLE IF EXISTS {t}"))
             .await

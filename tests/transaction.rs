@@ -5,11 +5,7 @@ use std::time::Duration;
 
 use actix_mysql::{Client, ErrorKind, IsolationLevel, Opts, ReconnectPolicy, TransactionOpts};
 use support::proxy::Proxy;
-use support::{servers, TestServer};
-
-fn client(srv: &TestServer) -> Client {
-    Client::from_url(&srv.url_with_db("actix_test")).unwrap()
-}
+use support::{client, servers, TestServer};
 
 async fn fresh_table(srv: &TestServer, test: &str) -> String {
     let t = support::unique_name(&format!("tx_{test}"));

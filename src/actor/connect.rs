@@ -122,6 +122,9 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     if opts.multi_statements() {
         wanted |= caps::CLIENT_MULTI_STATEMENTS;
     }
+    if opts.local_infile_enabled() {
+        wanted |= caps::CLIENT_LOCAL_FILES;
+    }
     if use_tls {
         wanted |= caps::CLIENT_SSL;
     }

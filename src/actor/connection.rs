@@ -267,8 +267,8 @@ enum ReplyDecoder {
         decoder: TextResultDecoder,
         results: Vec<QueryResult>,
         current: Option<(Arc<[Column]>, Vec<Row>)>,
-        /// Set when the server asked for a local file and we refused.
-        infile_refused: bool,
+        /// Set when a local file requested by the server could not be sent.
+        infile_error: Option<Error>,
         /// Rows go here instead of `current` (streaming); `None` once the consumer is gone.
         stream: Option<PollSender<Result<Row>>>,
         /// The command streams (even after its consumer is gone).
@@ -731,7 +731,7 @@ impl Connection {
                 decoder,
                 results: Vec::new(),
                 current: None,
-                infile_refused: false,
+                infile_error: None,
                 stream,
                 streaming,
             }
@@ -1137,7 +1137,7 @@ impl Connection {
                             decoder: TextResultDecoder::new_binary(capabilities),
                             results: Vec::new(),
                             current: None,
-                            infile_refused: false,
+                            infile_error: None,
                             stream: None,
                             streaming: false,
                         };
@@ -1157,7 +1157,7 @@ impl Connection {
                 decoder,
                 results,
                 current,
-                infile_refused,
+                infile_error,
                 stream,
                 streaming,
             } => {
@@ -1214,22 +1214,36 @@ impl Connection {
                         self.finish(Err(e));
                         return Next::Continue;
                     }
-                    Some(QueryEvent::LocalInfile(_)) => {
-                        // LOAD DATA LOCAL INFILE is not enabled: answer with an empty file so
-                        // the server ends the statement, and report the refusal.
-                        *infile_refused = true;
-                        send = Some(Vec::new());
+                    Some(QueryEvent::LocalInfile(name)) => {
+                        let name = String::from_utf8_lossy(&name).into_owned();
+                        // The file's bytes, then an empty packet; an empty packet alone tells
+                        // the server there is no file.
+                        let data = match self.opts.local_infile(&name) {
+                            Some(Ok(data)) => data,
+                            Some(Err(e)) => {
+                                *infile_error = Some(
+                                    Error::usage(format!(
+                                        "the local infile handler refused {name:?}"
+                                    ))
+                                    .with_source(e),
+                                );
+                                Vec::new()
+                            }
+                            None => {
+                                *infile_error = Some(Error::usage(
+                                    "the server asked for a local file (LOAD DATA LOCAL INFILE), which is disabled",
+                                ));
+                                Vec::new()
+                            }
+                        };
+                        send = Some(data);
                     }
                     #[allow(unreachable_patterns)]
                     Some(_) => {}
                 }
                 if decoder.is_done() {
-                    let refused = *infile_refused;
                     let results = std::mem::take(results);
-                    let result = if refused {
-                        let mut e = Error::usage(
-                            "the server asked for a local file (LOAD DATA LOCAL INFILE), which is disabled",
-                        );
+                    let result = if let Some(mut e) = infile_error.take() {
                         if let Some(sql) = sql {
                             e = e.with_query(sql);
                         }
@@ -1380,7 +1394,16 @@ impl Connection {
                     Next::Continue => {}
                     Next::Send(data) => {
                         if let Some(live) = self.live.as_mut() {
-                            if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
+                            // A local file: its contents (when any), then the empty packet
+                            // that ends it.
+                            let mut sent = Ok(());
+                            if !data.is_empty() {
+                                sent = Pin::new(&mut live.framed).start_send(&data[..]);
+                            }
+                            if sent.is_ok() {
+                                sent = Pin::new(&mut live.framed).start_send(&[][..]);
+                            }
+                            if let Err(e) = sent {
                                 self.fail_connection(e.into(), false, ctx);
                                 return Poll::Ready(());
                             }

@@ -23,199 +23,96 @@ use crate::protocol::value::Value;
 use crate::row::{ExecResult, QueryResult, Row};
 use crate::statement::Statement;
 
-/// Runs a text-protocol query and returns the rows of its first result set.
-#[derive(Debug, Clone)]
-pub struct Query {
-    pub(crate) sql: String,
-    pub(crate) params: Option<Vec<Value>>,
-    pub(crate) retry_safe: bool,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) txn: Option<u64>,
-    pub(crate) ends_txn: bool,
-}
-
-impl Query {
-    /// A query with the given SQL.
-    pub fn new(sql: impl Into<String>) -> Self {
-        Query {
-            sql: sql.into(),
-            params: None,
-            retry_safe: false,
-            timeout: None,
-            txn: None,
-            ends_txn: false,
+/// Defines a text-protocol SQL message: the same builder (`new`, `bind`, `retry_safe`,
+/// `timeout`) with a different reply.
+macro_rules! sql_message {
+    ($(#[$doc:meta])* $name:ident => $reply:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            pub(crate) sql: String,
+            pub(crate) params: Option<Vec<Value>>,
+            pub(crate) retry_safe: bool,
+            pub(crate) timeout: Option<std::time::Duration>,
+            pub(crate) txn: Option<u64>,
+            pub(crate) ends_txn: bool,
         }
-    }
 
-    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
-    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
-    pub fn bind(mut self, params: impl Params) -> Self {
-        self.params = Some(params.into_values());
-        self
-    }
+        impl $name {
+            /// A message with the given SQL.
+            pub fn new(sql: impl Into<String>) -> Self {
+                $name {
+                    sql: sql.into(),
+                    params: None,
+                    retry_safe: false,
+                    timeout: None,
+                    txn: None,
+                    ends_txn: false,
+                }
+            }
 
-    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
-        self.txn = txn;
-        self.ends_txn = ends_txn;
-        self
-    }
+            /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
+            /// escaped literals, following the session's character set and
+            /// `NO_BACKSLASH_ESCAPES`.
+            pub fn bind(mut self, params: impl Params) -> Self {
+                self.params = Some(params.into_values());
+                self
+            }
 
-    pub(crate) fn cmd_opts(&self) -> CmdOpts {
-        CmdOpts {
-            retry_safe: self.retry_safe,
-            timeout: self.timeout,
-            txn: self.txn,
-            ends_txn: self.ends_txn,
+            /// Declares the statement safe to send again when the connection is lost after it
+            /// was written and before its reply arrived (e.g. a read-only `SELECT`, or an
+            /// idempotent write). By default such a statement fails with
+            /// [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) instead.
+            pub fn retry_safe(mut self, safe: bool) -> Self {
+                self.retry_safe = safe;
+                self
+            }
+
+            /// Bounds the statement's run time once it is sent (overrides the client's
+            /// `query_timeout`). When it passes, the statement is killed on the server with
+            /// `KILL QUERY` from a second connection and fails with
+            /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); the connection stays usable.
+            pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+                self.timeout = Some(timeout);
+                self
+            }
+
+            pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
+                self.txn = txn;
+                self.ends_txn = ends_txn;
+                self
+            }
+
+            pub(crate) fn cmd_opts(&self) -> CmdOpts {
+                CmdOpts {
+                    retry_safe: self.retry_safe,
+                    timeout: self.timeout,
+                    txn: self.txn,
+                    ends_txn: self.ends_txn,
+                }
+            }
         }
-    }
 
-    /// Declares the query safe to send again when the connection is lost after it was written
-    /// and before its reply arrived (e.g. a read-only `SELECT`). By default such a query fails
-    /// with [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) instead.
-    pub fn retry_safe(mut self, safe: bool) -> Self {
-        self.retry_safe = safe;
-        self
-    }
-
-    /// Bounds the statement's run time once it is sent (overrides the client's
-    /// `query_timeout`). When it passes, the statement is killed on the server with
-    /// `KILL QUERY` from a second connection and the query fails with
-    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout); the connection stays usable.
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
-impl Message for Query {
-    type Result = Result<Vec<Row>>;
-}
-
-/// Runs a text-protocol query and returns every result it produced (several for a
-/// multi-statement query or a stored procedure `CALL`).
-#[derive(Debug, Clone)]
-pub struct QueryMulti {
-    pub(crate) sql: String,
-    pub(crate) params: Option<Vec<Value>>,
-    pub(crate) retry_safe: bool,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) txn: Option<u64>,
-    pub(crate) ends_txn: bool,
-}
-
-impl QueryMulti {
-    /// A query with the given SQL.
-    pub fn new(sql: impl Into<String>) -> Self {
-        QueryMulti {
-            sql: sql.into(),
-            params: None,
-            retry_safe: false,
-            timeout: None,
-            txn: None,
-            ends_txn: false,
+        impl Message for $name {
+            type Result = $reply;
         }
-    }
-
-    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
-    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
-    pub fn bind(mut self, params: impl Params) -> Self {
-        self.params = Some(params.into_values());
-        self
-    }
-
-    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
-        self.txn = txn;
-        self.ends_txn = ends_txn;
-        self
-    }
-
-    pub(crate) fn cmd_opts(&self) -> CmdOpts {
-        CmdOpts {
-            retry_safe: self.retry_safe,
-            timeout: self.timeout,
-            txn: self.txn,
-            ends_txn: self.ends_txn,
-        }
-    }
-
-    /// See [`Query::retry_safe`].
-    pub fn retry_safe(mut self, safe: bool) -> Self {
-        self.retry_safe = safe;
-        self
-    }
-
-    /// See [`Query::timeout`].
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
+    };
 }
 
-impl Message for QueryMulti {
-    type Result = Result<Vec<QueryResult>>;
+sql_message! {
+    /// Runs a text-protocol query and returns the rows of its first result set.
+    Query => Result<Vec<Row>>
 }
 
-/// Runs a statement that returns no rows (INSERT, UPDATE, DDL, ...) and returns its outcome.
-#[derive(Debug, Clone)]
-pub struct Execute {
-    pub(crate) sql: String,
-    pub(crate) params: Option<Vec<Value>>,
-    pub(crate) retry_safe: bool,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) txn: Option<u64>,
-    pub(crate) ends_txn: bool,
+sql_message! {
+    /// Runs a text-protocol query and returns every result it produced (several for a
+    /// multi-statement query or a stored procedure `CALL`).
+    QueryMulti => Result<Vec<QueryResult>>
 }
 
-impl Execute {
-    /// A statement with the given SQL.
-    pub fn new(sql: impl Into<String>) -> Self {
-        Execute {
-            sql: sql.into(),
-            params: None,
-            retry_safe: false,
-            timeout: None,
-            txn: None,
-            ends_txn: false,
-        }
-    }
-
-    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
-    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
-    pub fn bind(mut self, params: impl Params) -> Self {
-        self.params = Some(params.into_values());
-        self
-    }
-
-    pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
-        self.txn = txn;
-        self.ends_txn = ends_txn;
-        self
-    }
-
-    pub(crate) fn cmd_opts(&self) -> CmdOpts {
-        CmdOpts {
-            retry_safe: self.retry_safe,
-            timeout: self.timeout,
-            txn: self.txn,
-            ends_txn: self.ends_txn,
-        }
-    }
-
-    /// See [`Query::retry_safe`]; only for idempotent statements.
-    pub fn retry_safe(mut self, safe: bool) -> Self {
-        self.retry_safe = safe;
-        self
-    }
-
-    /// See [`Query::timeout`].
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
-impl Message for Execute {
-    type Result = Result<ExecResult>;
+sql_message! {
+    /// Runs a statement that returns no rows (INSERT, UPDATE, DDL, ...) and returns its outcome.
+    Execute => Result<ExecResult>
 }
 
 /// Changes the default database (`COM_INIT_DB`). The choice is remembered and restored when

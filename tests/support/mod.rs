@@ -37,3 +37,18 @@ pub fn for_each_server(mut f: impl FnMut(&TestServer)) {
         }
     }
 }
+
+/// A client of the test database on `srv`.
+pub fn client(srv: &TestServer) -> actix_mysql::Client {
+    actix_mysql::Client::from_url(&srv.url_with_db(TEST_DB)).unwrap()
+}
+
+/// A table name unique to one test on one server: `PREFIX_TEST_SERVER`.
+pub fn table_name(prefix: &str, srv: &TestServer, test: &str) -> String {
+    let name: String = srv
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{prefix}_{test}_{name}")
+}
