@@ -2,6 +2,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 mod actor;
+pub mod blocking;
 mod client;
 pub mod codec;
 mod error;
