@@ -151,6 +151,20 @@ impl Client {
         self.addr.send(Query::new(sql).bind(params)).await?
     }
 
+    /// Runs a query with `?` placeholders bound to `params` (see [`Client::query_with`]) and
+    /// returns every result.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_with`].
+    pub async fn query_multi_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<Vec<QueryResult>> {
+        self.addr.send(QueryMulti::new(sql).bind(params)).await?
+    }
+
     /// Runs a statement without rows with `?` placeholders bound to `params` (see
     /// [`Client::query_with`]).
     ///

@@ -249,6 +249,20 @@ impl Transaction<'_> {
         self.client.addr().send(msg).await?
     }
 
+    /// As [`Client::query_multi_with`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_multi_with`].
+    pub async fn query_multi_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<Vec<QueryResult>> {
+        let msg = self.tag(QueryMulti::new(sql).bind(params), QueryMulti::in_txn);
+        self.client.addr().send(msg).await?
+    }
+
     /// As [`Client::execute_with`], in the transaction.
     ///
     /// # Errors
