@@ -12,6 +12,8 @@ mod pool;
 pub mod protocol;
 mod row;
 mod transaction;
+#[cfg(feature = "actix-web")]
+mod web;
 
 #[cfg(feature = "derive")]
 pub use actix_mysql_derive::FromRow;
