@@ -100,6 +100,8 @@ native_ready() {
 need=()
 native_ready || need+=(mariadb-server mariadb-client)
 if [ "$WITH_CHROOTS" = 1 ] && ! command -v debootstrap >/dev/null; then need+=(debootstrap); fi
+# The test harness makes TLS certificates for the servers with openssl.
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     forbid_services

@@ -2,14 +2,17 @@
 use actix::{Addr, Supervisor};
 
 use crate::actor::messages::{
-    Close, ConnectionInfo, ConnectionState, ConnectionStats, Execute, GetInfo, GetState, Ping,
-    Query, QueryMulti, ResetConnection, SelectDb,
+    Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
+    GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection, SelectDb,
 };
 use crate::actor::Connection;
 use crate::error::{Error, Result};
 use crate::from_row::FromRow;
 use crate::opts::Opts;
+use crate::params::Params;
 use crate::row::{ExecResult, QueryResult, Row};
+use crate::statement::Statement;
+use crate::stream::RowStream;
 
 /// A cheap, cloneable handle to one supervised connection actor.
 ///
@@ -118,6 +121,111 @@ impl Client {
     /// As [`Client::query`].
     pub async fn query_first(&self, sql: impl Into<String>) -> Result<Option<Row>> {
         Ok(self.query(sql).await?.into_iter().next())
+    }
+
+    /// Runs a query with `?` placeholders bound to `params` (client-side: the values are
+    /// escaped into the SQL following the session's character set and `NO_BACKSLASH_ESCAPES`;
+    /// bytes that are not UTF-8 go as hex literals).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: actix_mysql::Client) -> Result<(), actix_mysql::Error> {
+    /// let rows = client
+    ///     .query_with("SELECT id FROM users WHERE name = ? AND age > ?", ("O'Brien", 30))
+    ///     .await?;
+    /// # let _ = rows;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) when the
+    /// number of parameters does not match the placeholders, or when the session's character
+    /// set makes backslash escaping unsafe (gbk, big5, sjis, cp932): use a prepared statement.
+    pub async fn query_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<Vec<Row>> {
+        self.addr.send(Query::new(sql).bind(params)).await?
+    }
+
+    /// Runs a statement without rows with `?` placeholders bound to `params` (see
+    /// [`Client::query_with`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_with`].
+    pub async fn execute_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<ExecResult> {
+        self.addr.send(Execute::new(sql).bind(params)).await?
+    }
+
+    /// Streams the rows of a query: see [`RowStream`]. The connection reads from the server
+    /// only as fast as the stream is consumed.
+    ///
+    /// # Errors
+    ///
+    /// At once when the command is refused (queue full, client closed); errors of the query
+    /// itself arrive as the last item of the stream.
+    pub async fn query_stream(&self, sql: impl Into<String>) -> Result<RowStream> {
+        self.addr.send(QueryStream::new(sql)).await?
+    }
+
+    /// Prepares a statement on the server (and caches it on this connection).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Server`](crate::ErrorKind::Server) for invalid SQL.
+    pub async fn prepare(&self, sql: impl Into<String>) -> Result<Statement> {
+        self.addr.send(Prepare::new(sql)).await?
+    }
+
+    /// Runs a prepared statement with `params` (binary protocol) and returns the rows of its
+    /// first result set. Prepares it first on this connection if needed (after a reconnect, or
+    /// when it was evicted from the cache).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) for a wrong
+    /// number of parameters.
+    pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
+        Ok(first_rows(self.addr.send(Exec::new(stmt, params)).await??))
+    }
+
+    /// Runs a prepared statement without rows (INSERT, UPDATE, ...) and returns its outcome.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec`].
+    pub async fn exec_drop(&self, stmt: &Statement, params: impl Params) -> Result<ExecResult> {
+        Ok(last_exec(self.addr.send(Exec::new(stmt, params)).await??))
+    }
+
+    /// Runs a prepared statement and converts every row with [`FromRow`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec`], plus conversion errors.
+    pub async fn exec_as<T: FromRow>(
+        &self,
+        stmt: &Statement,
+        params: impl Params,
+    ) -> Result<Vec<T>> {
+        rows_as(self.exec(stmt, params).await?)
+    }
+
+    /// Closes a prepared statement on this connection (`COM_STMT_CLOSE`) and drops it from
+    /// the cache. Using the handle again prepares it again.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Closed`](crate::ErrorKind::Closed) when the client is closed.
+    pub async fn close_statement(&self, stmt: &Statement) -> Result<()> {
+        self.addr.send(CloseStatement::new(stmt)).await?
     }
 
     /// Runs a query and converts every row with [`FromRow`] (tuples, or a
@@ -251,4 +359,25 @@ pub(crate) fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>> {
         )));
     }
     Ok(rows.into_iter().next())
+}
+
+pub(crate) fn first_rows(results: Vec<QueryResult>) -> Vec<Row> {
+    results
+        .into_iter()
+        .find_map(|r| match r {
+            QueryResult::Rows { rows, .. } => Some(rows),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn last_exec(results: Vec<QueryResult>) -> ExecResult {
+    results
+        .into_iter()
+        .rev()
+        .find_map(|r| match r {
+            QueryResult::Exec(e) => Some(e),
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -47,6 +47,10 @@ pub enum ErrorKind {
     /// The connection was lost while a transaction was open: the transaction is gone (the
     /// server rolled it back) and the statement was not sent again.
     TransactionAborted,
+    /// TLS could not be set up: the server does not offer it although the options require it,
+    /// its certificate was refused, or the TLS files could not be loaded. The source is the
+    /// underlying TLS error when there is one.
+    Tls,
 }
 
 /// An error returned by the server, as carried by an ERR packet.
@@ -175,6 +179,10 @@ impl Error {
         Error::new(ErrorKind::Config).with_detail(detail)
     }
 
+    pub(crate) fn tls(detail: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Tls).with_detail(detail)
+    }
+
     pub(crate) fn usage(detail: impl Into<String>) -> Self {
         Error::new(ErrorKind::Usage).with_detail(detail)
     }
@@ -277,6 +285,7 @@ impl fmt::Display for Error {
             ErrorKind::Closed => "client closed",
             ErrorKind::QueueFull => "queue full",
             ErrorKind::TransactionAborted => "transaction aborted",
+            ErrorKind::Tls => "TLS error",
         };
         f.write_str(what)?;
         if let Some(server) = &self.0.server {

@@ -11,6 +11,9 @@ mod params;
 mod pool;
 pub mod protocol;
 mod row;
+mod statement;
+mod stream;
+mod tls;
 mod transaction;
 #[cfg(feature = "actix-web")]
 mod web;
@@ -23,11 +26,13 @@ pub use client::Client;
 pub use error::{Error, ErrorKind, Result, ServerError};
 pub use from_row::FromRow;
 pub use opts::{
-    Opts, ReconnectPolicy, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
+    Opts, ReconnectPolicy, SslMode, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
 };
 pub use params::Params;
 pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};
 pub use protocol::resultset::Column;
 pub use protocol::value::{Date, DateTime, Decimal, FromValue, FromValueError, Time, Value};
 pub use row::{ColumnIndex, ExecResult, QueryResult, Row};
+pub use statement::Statement;
+pub use stream::RowStream;
 pub use transaction::{IsolationLevel, Transaction, TransactionOpts};

@@ -34,6 +34,13 @@ use crate::protocol::constants::DEFAULT_MAX_ALLOWED_PACKET;
 /// | `max_reconnect_attempts` | reconnect attempts before queued commands fail | `10` |
 /// | `tcp_keepalive` | TCP keepalive idle time (`0` = off) | `30s` |
 /// | `init` | a statement run on every new connection (may be repeated) | none |
+/// | `stmt_cache_size` | prepared statements kept per connection (LRU) | `256` |
+/// | `multi_statements` | allow `;`-separated statements in one query | `false` |
+/// | `ssl_mode` | `disabled`, `preferred`, `required`, `verify_ca` or `verify_identity` (see [`SslMode`]) | `disabled` |
+/// | `ssl_ca` | path of a PEM file with the CA certificate(s) that `verify_ca`/`verify_identity` trust instead of the system roots | system roots |
+/// | `ssl_cert` | path of a PEM file with the client certificate chain (needs `ssl_key`) | none |
+/// | `ssl_key` | path of a PEM file with the client certificate's private key | none |
+/// | `tls_server_name` | name sent as SNI and checked against the certificate by `verify_identity` | the host |
 ///
 /// # Example
 ///
@@ -77,7 +84,95 @@ pub struct Opts {
     temporary_error_strings: Vec<String>,
     init: Vec<String>,
     tcp_keepalive: Option<Duration>,
+    stmt_cache_size: usize,
+    multi_statements: bool,
+    local_infile: Option<LocalInfileHandler>,
+    tls: TlsOpts,
 }
+
+/// TLS settings (see [`SslMode`]).
+#[derive(Clone, Debug, Default)]
+struct TlsOpts {
+    mode: SslMode,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    server_name: Option<String>,
+}
+
+/// Whether a TCP connection uses TLS, and how the server's certificate is checked; the values
+/// of MySQL's `--ssl-mode`.
+///
+/// TLS is negotiated after the server greeting when the server offers `CLIENT_SSL`. Connections
+/// over a unix socket never use TLS: the socket is local and already counts as a secure
+/// transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SslMode {
+    /// Plain TCP, even when the server offers TLS.
+    #[default]
+    Disabled,
+    /// TLS when the server offers it, plain TCP otherwise. The certificate is not checked:
+    /// this protects against eavesdropping, not against an active man in the middle.
+    Preferred,
+    /// TLS or no connection ([`ErrorKind::Tls`](crate::ErrorKind::Tls) when the server does not
+    /// offer it). The certificate is not checked (encryption only).
+    Required,
+    /// Like `Required`, and the certificate chain must lead to a trusted CA (`ssl_ca`, or the
+    /// system's roots); the host name is not checked.
+    VerifyCa,
+    /// Like `VerifyCa`, and the certificate must be valid for the host name (or
+    /// `tls_server_name`).
+    VerifyIdentity,
+}
+
+impl SslMode {
+    /// True when the connection must not go on without TLS.
+    pub fn requires_tls(self) -> bool {
+        matches!(
+            self,
+            SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity
+        )
+    }
+
+    /// The URL spelling: `disabled`, `preferred`, `required`, `verify_ca`, `verify_identity`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "disabled",
+            SslMode::Preferred => "preferred",
+            SslMode::Required => "required",
+            SslMode::VerifyCa => "verify_ca",
+            SslMode::VerifyIdentity => "verify_identity",
+        }
+    }
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = Error;
+    /// Parses the URL spelling, case-insensitively; `-` may stand for `_`.
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "disabled" => SslMode::Disabled,
+            "preferred" => SslMode::Preferred,
+            "required" => SslMode::Required,
+            "verify_ca" => SslMode::VerifyCa,
+            "verify_identity" => SslMode::VerifyIdentity,
+            _ => {
+                return Err(Error::config(format!(
+                    "ssl_mode: expected disabled, preferred, required, verify_ca or \
+                     verify_identity, got {s:?}"
+                )))
+            }
+        })
+    }
+}
+
+/// The user's `LOAD DATA LOCAL INFILE` handler.
+#[derive(Clone)]
+struct LocalInfileHandler(Arc<ReadLocalFile>);
+
+/// Reads a local file the server asked for.
+type ReadLocalFile = dyn Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync;
 
 /// How a connection reconnects after a failure: exponential backoff with jitter between
 /// attempts, bounded in count.
@@ -162,6 +257,10 @@ impl Default for Opts {
                 .collect(),
             init: Vec::new(),
             tcp_keepalive: Some(Duration::from_secs(30)),
+            stmt_cache_size: 256,
+            multi_statements: false,
+            local_infile: None,
+            tls: TlsOpts::default(),
         }
     }
 }
@@ -191,6 +290,10 @@ impl fmt::Debug for Opts {
             .field("temporary_error_strings", &self.temporary_error_strings)
             .field("init", &self.init)
             .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("stmt_cache_size", &self.stmt_cache_size)
+            .field("multi_statements", &self.multi_statements)
+            .field("local_infile", &self.local_infile.is_some())
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -276,6 +379,17 @@ impl Opts {
                     opts.tcp_keepalive = (!d.is_zero()).then_some(d);
                 }
                 "init" => opts.init.push(value.to_string()),
+                "stmt_cache_size" => {
+                    opts.stmt_cache_size = value.parse().map_err(|_| {
+                        Error::config(format!("stmt_cache_size: not a count: {value:?}"))
+                    })?
+                }
+                "multi_statements" => opts.multi_statements = parse_bool(&key, value)?,
+                "ssl_mode" => opts.tls.mode = value.parse()?,
+                "ssl_ca" => opts.tls.ca = Some(PathBuf::from(value)),
+                "ssl_cert" => opts.tls.cert = Some(PathBuf::from(value)),
+                "ssl_key" => opts.tls.key = Some(PathBuf::from(value)),
+                "tls_server_name" => opts.tls.server_name = Some(value.to_string()),
                 other => {
                     return Err(Error::config(format!("unknown URL parameter {other:?}")));
                 }
@@ -405,6 +519,77 @@ impl Opts {
         self
     }
 
+    /// How many prepared statements each connection keeps (default 256). The least recently
+    /// used one is closed on the server (`COM_STMT_CLOSE`) when a new one needs room; `0`
+    /// closes every statement right after its use.
+    pub fn with_stmt_cache_size(mut self, size: usize) -> Self {
+        self.stmt_cache_size = size;
+        self
+    }
+    /// Enables `LOAD DATA LOCAL INFILE` with a handler that decides what the server may read.
+    ///
+    /// Off by default: without a handler the client does not announce `CLIENT_LOCAL_FILES`,
+    /// and a server that asks for a file anyway gets an empty one and the statement fails. With
+    /// a handler, every request goes to it with the file name the server asked for (which the
+    /// server chooses, not you: a hostile server can ask for any name), and the bytes it
+    /// returns are sent; an error it returns aborts the statement.
+    ///
+    /// ```
+    /// use actix_mysql::Opts;
+    ///
+    /// // Serve only one in-memory "file", whatever is asked.
+    /// let opts = Opts::new().with_local_infile_handler(|name: &str| {
+    ///     if name == "users.csv" {
+    ///         Ok(b"1,alice\n2,bob\n".to_vec())
+    ///     } else {
+    ///         Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "not allowed"))
+    ///     }
+    /// });
+    /// # let _ = opts;
+    /// ```
+    pub fn with_local_infile_handler(
+        mut self,
+        handler: impl Fn(&str) -> std::io::Result<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        self.local_infile = Some(LocalInfileHandler(Arc::new(handler)));
+        self
+    }
+
+    /// Allows several statements separated by `;` in one query (`CLIENT_MULTI_STATEMENTS`,
+    /// default off: it makes SQL injection worse when SQL is built from input).
+    pub fn with_multi_statements(mut self, on: bool) -> Self {
+        self.multi_statements = on;
+        self
+    }
+    /// Sets the TLS mode for TCP connections (default [`SslMode::Disabled`]).
+    pub fn with_ssl_mode(mut self, mode: SslMode) -> Self {
+        self.tls.mode = mode;
+        self
+    }
+    /// Trusts the CA certificate(s) of this PEM file, instead of the system's roots, for
+    /// [`SslMode::VerifyCa`] and [`SslMode::VerifyIdentity`]. Read at connect time.
+    pub fn with_ssl_ca(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(path.into());
+        self
+    }
+    /// Presents a client certificate: a PEM file with the certificate chain and one with its
+    /// private key (PKCS#8, PKCS#1 or SEC1). Read at connect time.
+    pub fn with_ssl_client_cert(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.cert = Some(cert.into());
+        self.tls.key = Some(key.into());
+        self
+    }
+    /// The name sent as SNI and checked against the certificate by
+    /// [`SslMode::VerifyIdentity`] (default: the host).
+    pub fn with_tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls.server_name = Some(name.into());
+        self
+    }
+
     /// Host name or address.
     pub fn host(&self) -> &str {
         &self.host
@@ -465,6 +650,44 @@ impl Opts {
     /// TCP keepalive idle time.
     pub fn tcp_keepalive(&self) -> Option<Duration> {
         self.tcp_keepalive
+    }
+    /// Prepared statement cache size per connection.
+    pub fn stmt_cache_size(&self) -> usize {
+        self.stmt_cache_size
+    }
+    /// Whether multi-statement queries are allowed.
+    pub fn multi_statements(&self) -> bool {
+        self.multi_statements
+    }
+    /// Whether a `LOAD DATA LOCAL INFILE` handler is set.
+    pub fn local_infile_enabled(&self) -> bool {
+        self.local_infile.is_some()
+    }
+
+    /// Reads a local file for the server through the user's handler.
+    pub(crate) fn local_infile(&self, name: &str) -> Option<std::io::Result<Vec<u8>>> {
+        self.local_infile.as_ref().map(|h| (h.0)(name))
+    }
+
+    /// TLS mode.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.tls.mode
+    }
+    /// PEM file of trusted CA certificates, when set.
+    pub fn ssl_ca(&self) -> Option<&Path> {
+        self.tls.ca.as_deref()
+    }
+    /// PEM file of the client certificate chain, when set.
+    pub fn ssl_cert(&self) -> Option<&Path> {
+        self.tls.cert.as_deref()
+    }
+    /// PEM file of the client certificate's private key, when set.
+    pub fn ssl_key(&self) -> Option<&Path> {
+        self.tls.key.as_deref()
+    }
+    /// The TLS server name (SNI and identity check): `tls_server_name`, else the host.
+    pub fn tls_server_name(&self) -> &str {
+        self.tls.server_name.as_deref().unwrap_or(&self.host)
     }
 
     /// True when a server error counts as temporary under these options.
@@ -589,6 +812,37 @@ mod tests {
         let s = format!("{o:?}");
         assert!(!s.contains("hunter2"), "{s}");
         assert!(s.contains("<redacted>"));
+    }
+
+    #[test]
+    fn parses_tls_parameters() {
+        let o = Opts::from_url(
+            "mysql://u:pw@db.example/?ssl_mode=verify_identity&ssl_ca=/etc/ca.pem&ssl_cert=/c.pem&ssl_key=/k.pem&tls_server_name=db.internal",
+        )
+        .unwrap();
+        assert_eq!(o.ssl_mode(), SslMode::VerifyIdentity);
+        assert_eq!(o.ssl_ca(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(o.ssl_cert(), Some(Path::new("/c.pem")));
+        assert_eq!(o.ssl_key(), Some(Path::new("/k.pem")));
+        assert_eq!(o.tls_server_name(), "db.internal");
+        for (text, mode) in [
+            ("disabled", SslMode::Disabled),
+            ("preferred", SslMode::Preferred),
+            ("REQUIRED", SslMode::Required),
+            ("verify-ca", SslMode::VerifyCa),
+            ("verify_identity", SslMode::VerifyIdentity),
+        ] {
+            let o = Opts::from_url(&format!("mysql://h/?ssl_mode={text}")).unwrap();
+            assert_eq!(o.ssl_mode(), mode);
+            assert_eq!(mode.as_str().parse::<SslMode>().unwrap(), mode);
+        }
+        let o = Opts::from_url("mysql://h/").unwrap();
+        assert_eq!(o.ssl_mode(), SslMode::Disabled);
+        assert_eq!(o.tls_server_name(), "h");
+        let e = Opts::from_url("mysql://h/?ssl_mode=sometimes").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(SslMode::Required.requires_tls());
+        assert!(!SslMode::Preferred.requires_tls());
     }
 
     #[test]

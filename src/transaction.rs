@@ -2,11 +2,16 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::actor::messages::{Claim, Execute, Query, QueryMulti, Release};
-use crate::client::{at_most_one, exactly_one, rows_as, Client};
+use crate::actor::messages::{
+    Claim, Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release,
+};
+use crate::client::{at_most_one, exactly_one, first_rows, last_exec, rows_as, Client};
 use crate::error::Result;
 use crate::from_row::FromRow;
+use crate::params::Params;
 use crate::row::{ExecResult, QueryResult, Row};
+use crate::statement::Statement;
+use crate::stream::RowStream;
 
 static NEXT_TXN: AtomicU64 = AtomicU64::new(1);
 
@@ -228,6 +233,74 @@ impl Transaction<'_> {
     pub async fn execute(&self, sql: impl Into<String>) -> Result<ExecResult> {
         let msg = self.tag(Execute::new(sql), Execute::in_txn);
         self.client.addr().send(msg).await?
+    }
+
+    /// As [`Client::query_with`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_with`].
+    pub async fn query_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<Vec<Row>> {
+        let msg = self.tag(Query::new(sql).bind(params), Query::in_txn);
+        self.client.addr().send(msg).await?
+    }
+
+    /// As [`Client::execute_with`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::execute_with`].
+    pub async fn execute_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<ExecResult> {
+        let msg = self.tag(Execute::new(sql).bind(params), Execute::in_txn);
+        self.client.addr().send(msg).await?
+    }
+
+    /// As [`Client::query_stream`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_stream`].
+    pub async fn query_stream(&self, sql: impl Into<String>) -> Result<RowStream> {
+        let msg = QueryStream::new(sql).in_txn(Some(self.id));
+        self.client.addr().send(msg).await?
+    }
+
+    /// As [`Client::prepare`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::prepare`].
+    pub async fn prepare(&self, sql: impl Into<String>) -> Result<Statement> {
+        let msg = Prepare::new(sql).in_txn(Some(self.id));
+        self.client.addr().send(msg).await?
+    }
+
+    /// As [`Client::exec`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec`].
+    pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
+        let msg = Exec::new(stmt, params).in_txn(Some(self.id));
+        Ok(first_rows(self.client.addr().send(msg).await??))
+    }
+
+    /// As [`Client::exec_drop`], in the transaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec_drop`].
+    pub async fn exec_drop(&self, stmt: &Statement, params: impl Params) -> Result<ExecResult> {
+        let msg = Exec::new(stmt, params).in_txn(Some(self.id));
+        Ok(last_exec(self.client.addr().send(msg).await??))
     }
 
     /// Creates a named savepoint (`SAVEPOINT name`).

@@ -571,3 +571,68 @@ async fn should_close_the_connection_when_closed_or_dropped() {
         assert!(gone(id).await, "{}: still connected after drop", srv.name);
     }
 }
+
+#[actix_rt::test]
+async fn should_load_local_files_only_through_the_users_handler() {
+    for srv in servers() {
+        let admin = client(srv);
+        if srv.kind == ServerKind::MySql {
+            admin.execute("SET GLOBAL local_infile = 1").await.unwrap();
+        }
+        let t = table(srv, "infile");
+        admin
+            .execute(format!("DROP TABLE IF EXISTS {t}"))
+            .await
+            .unwrap();
+        admin
+            .execute(format!(
+                "CREATE TABLE {t} (id INT PRIMARY KEY, name VARCHAR(20))"
+            ))
+            .await
+            .unwrap();
+        let load = |file: &str| {
+            format!(
+                "LOAD DATA LOCAL INFILE '{file}' INTO TABLE {t} FIELDS TERMINATED BY ',' (id, name)"
+            )
+        };
+        let count = || async {
+            admin
+                .query_one(format!("SELECT COUNT(*) FROM {t}"))
+                .await
+                .unwrap()
+                .get::<i64>(0)
+        };
+
+        // Off by default.
+        let e = admin.execute(load("users.csv")).await.unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Usage | ErrorKind::Server),
+            "{}: {e}",
+            srv.name
+        );
+        assert_eq!(count().await, 0);
+
+        let opts = Opts::from_url(&srv.url_with_db("actix_test"))
+            .unwrap()
+            .with_local_infile_handler(|name: &str| {
+                if name == "users.csv" {
+                    Ok(b"1,alice\n2,bob\n".to_vec())
+                } else {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        "not this one",
+                    ))
+                }
+            });
+        let c = Client::new(opts);
+        let r = c.execute(load("users.csv")).await.unwrap();
+        assert_eq!(r.affected_rows, 2, "{}", srv.name);
+        let e = c.execute(load("/etc/passwd")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage, "{}: {e}", srv.name);
+        assert!(e.to_string().contains("/etc/passwd"), "{e}");
+        assert_eq!(count().await, 2);
+        // The connection is in step afterwards.
+        assert_eq!(c.query_one("SELECT 5").await.unwrap().get::<i32>(0), 5);
+        admin.execute(format!("DROP TABLE {t}")).await.unwrap();
+    }
+}

@@ -4,16 +4,16 @@
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpStream, UnixStream};
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Framed, FramedParts};
 
 use super::transport::Transport;
 use crate::codec::PacketCodec;
 use crate::error::{Error, ErrorKind, Result};
-use crate::opts::Opts;
+use crate::opts::{Opts, SslMode};
 use crate::protocol::auth::{AuthFlow, AuthParams, AuthStep};
 use crate::protocol::command;
 use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
-use crate::protocol::handshake::{Handshake, HandshakeResponse};
+use crate::protocol::handshake::{self, Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
 use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
@@ -97,7 +97,6 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
             Transport::Tcp(stream)
         }
     };
-    let secure_transport = transport.is_secure();
     let mut framed = Framed::new(transport, PacketCodec::new(opts.max_allowed_packet()));
 
     let greeting = next_packet(&mut framed).await?;
@@ -106,6 +105,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         return Err(Error::server(ErrPacket::parse(&greeting, 0)?));
     }
     let handshake = Handshake::parse(&greeting)?;
+    let use_tls = wants_tls(opts, handshake.capabilities)?;
     for (cap, name) in [
         (caps::CLIENT_PROTOCOL_41, "CLIENT_PROTOCOL_41"),
         (caps::CLIENT_SECURE_CONNECTION, "CLIENT_SECURE_CONNECTION"),
@@ -119,7 +119,24 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     if db.is_some() {
         wanted |= caps::CLIENT_CONNECT_WITH_DB;
     }
+    if opts.multi_statements() {
+        wanted |= caps::CLIENT_MULTI_STATEMENTS;
+    }
+    if opts.local_infile_enabled() {
+        wanted |= caps::CLIENT_LOCAL_FILES;
+    }
+    if use_tls {
+        wanted |= caps::CLIENT_SSL;
+    }
     let capabilities = wanted & handshake.capabilities;
+    let max_packet_size = u32::try_from(opts.max_allowed_packet()).unwrap_or(u32::MAX);
+    if use_tls {
+        let mut buf = BytesMut::with_capacity(32);
+        handshake::ssl_request(&mut buf, capabilities, max_packet_size, UTF8MB4_GENERAL_CI);
+        framed.send(&buf[..]).await?;
+        framed = start_tls(framed, opts).await?;
+    }
+    let secure_transport = framed.get_ref().is_secure();
 
     let server_public_key = opts.load_server_public_key()?;
     let params = AuthParams {
@@ -142,7 +159,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     ];
     let response = HandshakeResponse {
         capabilities,
-        max_packet_size: u32::try_from(opts.max_allowed_packet()).unwrap_or(u32::MAX),
+        max_packet_size,
         collation: UTF8MB4_GENERAL_CI,
         username: opts.user(),
         auth_response: &auth_response,
@@ -171,6 +188,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
     tracing::debug!(
         connection_id = handshake.connection_id,
         server_version = %handshake.server_version,
+        tls = framed.get_ref().is_tls(),
         "authenticated"
     );
     let mut live = Live {
@@ -185,6 +203,68 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         run_statement(&mut live, sql).await?;
     }
     Ok(live)
+}
+
+/// Whether to negotiate TLS, given the options and the server's capabilities. Fails closed:
+/// a mode that requires TLS never goes on in plain text.
+fn wants_tls(opts: &Opts, server_caps: u32) -> Result<bool> {
+    let mode = opts.ssl_mode();
+    if mode == SslMode::Disabled || opts.socket().is_some() {
+        // A unix socket is local: it already counts as a secure transport.
+        return Ok(false);
+    }
+    if server_caps & caps::CLIENT_SSL != 0 {
+        return Ok(true);
+    }
+    if mode.requires_tls() {
+        return Err(Error::tls(format!(
+            "ssl_mode={} but the server at {} does not offer TLS",
+            mode.as_str(),
+            endpoint(opts)
+        )));
+    }
+    tracing::debug!("the server does not offer TLS: going on in plain text (ssl_mode=preferred)");
+    Ok(false)
+}
+
+/// Runs the TLS handshake on the socket under `framed` (right after the SSLRequest) and puts
+/// the codec, with its sequence id, over the TLS stream.
+async fn start_tls(
+    framed: Framed<Transport, PacketCodec>,
+    opts: &Opts,
+) -> Result<Framed<Transport, PacketCodec>> {
+    let parts = framed.into_parts();
+    if !parts.read_buf.is_empty() {
+        // Bytes sent before the TLS handshake would be read as if they had been protected.
+        return Err(
+            ProtocolError::Unexpected("data from the server before the TLS handshake").into(),
+        );
+    }
+    let Transport::Tcp(stream) = parts.io else {
+        return Err(Error::tls("TLS is only used over TCP"));
+    };
+    let config = crate::tls::client_config(opts)?;
+    let name = crate::tls::server_name(opts)?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(tls_handshake_error)?;
+    let mut new_parts = FramedParts::new::<&[u8]>(Transport::Tls(Box::new(tls)), parts.codec);
+    new_parts.write_buf = parts.write_buf;
+    Ok(Framed::from_parts(new_parts))
+}
+
+/// A failed TLS handshake: a refused certificate or a TLS protocol violation is a TLS error
+/// with the rustls error as its source; anything else is the I/O error it is.
+fn tls_handshake_error(e: std::io::Error) -> Error {
+    let rustls_err = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .cloned();
+    match rustls_err {
+        Some(err) => crate::tls::rustls_error("TLS handshake failed", err),
+        None => Error::from(e).with_detail("during the TLS handshake"),
+    }
 }
 
 /// Runs one statement to completion on a connection that is not yet (or no longer) driven by
@@ -242,5 +322,33 @@ async fn next_packet(framed: &mut Framed<Transport, PacketCodec>) -> Result<Byte
         Some(Err(e)) => Err(e.into()),
         None => Err(Error::new(ErrorKind::Io)
             .with_detail("the server closed the connection during the handshake")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_negotiated_per_mode_and_never_skipped_when_required() {
+        let with_ssl = caps::CLIENT_PROTOCOL_41 | caps::CLIENT_SSL;
+        let without = caps::CLIENT_PROTOCOL_41;
+        let tcp = |mode| Opts::new().with_ssl_mode(mode);
+        assert!(!wants_tls(&tcp(SslMode::Disabled), with_ssl).unwrap());
+        assert!(wants_tls(&tcp(SslMode::Preferred), with_ssl).unwrap());
+        assert!(!wants_tls(&tcp(SslMode::Preferred), without).unwrap());
+        for mode in [
+            SslMode::Required,
+            SslMode::VerifyCa,
+            SslMode::VerifyIdentity,
+        ] {
+            assert!(wants_tls(&tcp(mode), with_ssl).unwrap());
+            let err = wants_tls(&tcp(mode), without).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Tls);
+            // A unix socket is already secure: no TLS over it.
+            let socket = tcp(mode).with_socket("/run/mysqld/mysqld.sock");
+            assert!(!wants_tls(&socket, with_ssl).unwrap());
+            assert!(!wants_tls(&socket, without).unwrap());
+        }
     }
 }

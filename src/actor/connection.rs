@@ -25,12 +25,20 @@ use super::messages::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::command;
-use crate::protocol::constants::status::{SERVER_SESSION_STATE_CHANGED, SERVER_STATUS_IN_TRANS};
+use crate::protocol::constants::status::{
+    SERVER_SESSION_STATE_CHANGED, SERVER_STATUS_IN_TRANS, SERVER_STATUS_NO_BACKSLASH_ESCAPES,
+};
 use crate::protocol::response::{self, ErrPacket, OkPacket};
 use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
 use crate::protocol::session::{parse_session_changes, SessionChange};
+use crate::protocol::statement::{self, PrepareDecoder, PrepareEvent};
+use crate::protocol::value::escape::{interpolate, EscapeContext};
+use crate::protocol::value::Value;
 use crate::protocol::ProtocolError;
 use crate::row::{ExecResult, QueryResult, Row};
+use crate::statement::Statement;
+use crate::stream::RowStream;
+use tokio_util::sync::PollSender;
 
 /// Packets handled in one turn of the driver before it yields to the actor's mailbox.
 const PACKET_BUDGET: usize = 512;
@@ -39,6 +47,14 @@ const PACKET_BUDGET: usize = 512;
 #[derive(Debug)]
 enum Command {
     Query(String),
+    /// A query with `?` placeholders, interpolated when it is sent (the session's escaping
+    /// rules are known then).
+    QueryWith(String, Vec<Value>),
+    Prepare(String),
+    /// Runs a prepared statement, preparing it first when it is not cached.
+    Exec(Arc<str>, Vec<Value>),
+    /// Local: drops a statement from the cache and closes it on the server.
+    CloseStmt(Arc<str>),
     InitDb(String),
     Ping,
     ResetConnection,
@@ -51,19 +67,72 @@ enum Command {
 impl Command {
     fn sql(&self) -> Option<&str> {
         match self {
-            Command::Query(sql) => Some(sql),
+            Command::Query(sql) | Command::QueryWith(sql, _) | Command::Prepare(sql) => Some(sql),
+            Command::Exec(sql, _) => Some(sql),
             _ => None,
         }
     }
+}
 
-    fn encode(&self, dst: &mut BytesMut) {
-        match self {
-            Command::Query(sql) => command::com_query(dst, sql),
-            Command::InitDb(db) => command::com_init_db(dst, db),
-            Command::Ping => command::com_ping(dst),
-            Command::ResetConnection => command::com_reset_connection(dst),
-            Command::Claim(_) | Command::Release(_) => {}
+/// The prepared statements of one connection, least recently used first out.
+#[derive(Debug, Default)]
+struct StmtCache {
+    entries: std::collections::HashMap<Arc<str>, CachedStmt>,
+    tick: u64,
+}
+
+#[derive(Debug)]
+struct CachedStmt {
+    id: u32,
+    params: usize,
+    last_used: u64,
+}
+
+impl StmtCache {
+    fn get(&mut self, sql: &str) -> Option<&CachedStmt> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.get_mut(sql).map(|e| {
+            e.last_used = tick;
+            &*e
+        })
+    }
+
+    /// Inserts a statement; returns the ids of statements evicted to stay within `capacity`.
+    fn insert(&mut self, sql: Arc<str>, stmt: CachedStmt, capacity: usize) -> Vec<u32> {
+        self.tick += 1;
+        let mut evicted = Vec::new();
+        if let Some(old) = self.entries.insert(
+            sql,
+            CachedStmt {
+                last_used: self.tick,
+                ..stmt
+            },
+        ) {
+            evicted.push(old.id);
         }
+        while self.entries.len() > capacity.max(1) {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = self.entries.remove(&oldest) {
+                evicted.push(e.id);
+            }
+        }
+        evicted
+    }
+
+    fn remove(&mut self, sql: &str) -> Option<u32> {
+        self.entries.remove(sql).map(|e| e.id)
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
     }
 }
 
@@ -72,6 +141,7 @@ impl Command {
 enum Reply {
     Results(Vec<QueryResult>),
     Ok(OkPacket),
+    Prepared(Statement),
 }
 
 type ReplyTx = oneshot::Sender<Result<Reply>>;
@@ -96,6 +166,8 @@ struct Pending {
     txn: Option<u64>,
     /// It ends its transaction (`COMMIT`): if its reply is lost the outcome is unknown.
     ends_txn: bool,
+    /// Rows are streamed to this channel.
+    stream: Option<tokio::sync::mpsc::Sender<Result<Row>>>,
 }
 
 /// How a command is to be handled, besides what it is.
@@ -105,6 +177,16 @@ pub(crate) struct CmdOpts {
     pub(crate) timeout: Option<Duration>,
     pub(crate) txn: Option<u64>,
     pub(crate) ends_txn: bool,
+}
+
+impl Pending {
+    /// Answers with an error (also as the last item of its row stream, if it streams).
+    fn fail(self, e: Error) {
+        if let Some(rows) = &self.stream {
+            let _ = rows.try_send(Err(e.clone()));
+        }
+        let _ = self.tx.send(Err(e));
+    }
 }
 
 /// Session state set by the caller's own SQL and reported by the server (session tracking),
@@ -131,6 +213,15 @@ impl TrackedSession {
             SessionChange::StateChanged => self.untracked_change = true,
             _ => {}
         }
+    }
+
+    /// The character set the server reads statements in (`character_set_client`).
+    fn charset(&self) -> &str {
+        self.variables
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "character_set_client")
+            .map_or("utf8mb4", |(_, v)| v.as_str())
     }
 
     /// `SET SESSION` statements that restore the tracked variables.
@@ -171,13 +262,22 @@ struct InFlight {
 
 #[derive(Debug)]
 enum ReplyDecoder {
-    /// COM_QUERY: result sets and OKs.
+    /// COM_QUERY and COM_STMT_EXECUTE: result sets and OKs.
     Text {
         decoder: TextResultDecoder,
         results: Vec<QueryResult>,
         current: Option<(Arc<[Column]>, Vec<Row>)>,
-        /// Set when the server asked for a local file and we refused.
-        infile_refused: bool,
+        /// Set when a local file requested by the server could not be sent.
+        infile_error: Option<Error>,
+        /// Rows go here instead of `current` (streaming); `None` once the consumer is gone.
+        stream: Option<PollSender<Result<Row>>>,
+        /// The command streams (even after its consumer is gone).
+        streaming: bool,
+    },
+    /// COM_STMT_PREPARE, possibly followed by the execution that needed it.
+    Prepare {
+        decoder: PrepareDecoder,
+        then_execute: bool,
     },
     /// Commands answered by one OK or ERR packet.
     Simple,
@@ -188,6 +288,8 @@ enum Next {
     Continue,
     /// Send this payload as the next packet of the current exchange.
     Send(Vec<u8>),
+    /// Send this payload as a new command (sequence id 0).
+    SendCommand(BytesMut),
     /// The connection is broken.
     Fail(Error),
     /// The server answered with an error that the options call temporary: reconnect and send
@@ -267,6 +369,9 @@ pub struct Connection {
     /// Transactions lost with their connection: their further commands fail at once.
     aborted_txns: std::collections::HashSet<u64>,
     session: TrackedSession,
+    stmts: StmtCache,
+    /// Statements to close on the server before the next command.
+    stmts_to_close: Vec<u32>,
     stats: ConnectionStats,
 }
 
@@ -306,6 +411,8 @@ impl Connection {
             active_txn: None,
             aborted_txns: std::collections::HashSet::new(),
             session: TrackedSession::default(),
+            stmts: StmtCache::default(),
+            stmts_to_close: Vec::new(),
             stats: ConnectionStats::default(),
         }
     }
@@ -332,24 +439,55 @@ impl Connection {
 
     fn enqueue(&mut self, cmd: Command, o: CmdOpts) -> oneshot::Receiver<Result<Reply>> {
         let (tx, rx) = oneshot::channel();
+        match self.admit(&cmd, &o) {
+            Ok(()) => self.push(cmd, o, tx, None),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+        rx
+    }
+
+    /// Queues a command whose rows go to `rows`; refusals come back at once.
+    fn enqueue_streaming(
+        &mut self,
+        cmd: Command,
+        o: CmdOpts,
+        rows: tokio::sync::mpsc::Sender<Result<Row>>,
+    ) -> Result<()> {
+        self.admit(&cmd, &o)?;
+        let (tx, _rx) = oneshot::channel();
+        self.push(cmd, o, tx, Some(rows));
+        Ok(())
+    }
+
+    /// Whether a new command may be queued.
+    fn admit(&self, cmd: &Command, o: &CmdOpts) -> Result<()> {
         if self.closing.is_some() && o.txn.is_none() {
-            let _ = tx.send(Err(Error::closed()));
-            return rx;
+            return Err(Error::closed());
         }
         if let Some(t) = o.txn {
             if self.aborted_txns.contains(&t) && !matches!(cmd, Command::Release(_)) {
-                let _ = tx.send(Err(Error::transaction_aborted(false)
-                    .with_detail("the connection was lost earlier in this transaction")));
-                return rx;
+                return Err(Error::transaction_aborted(false)
+                    .with_detail("the connection was lost earlier in this transaction"));
             }
         }
         if self.queue.len() >= self.opts.max_queue() {
-            let _ = tx.send(Err(Error::new(ErrorKind::QueueFull).with_detail(format!(
+            return Err(Error::new(ErrorKind::QueueFull).with_detail(format!(
                 "{} commands are already queued on this connection",
                 self.queue.len()
-            ))));
-            return rx;
+            )));
         }
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        cmd: Command,
+        o: CmdOpts,
+        tx: ReplyTx,
+        stream: Option<tokio::sync::mpsc::Sender<Result<Row>>>,
+    ) {
         let deadline = Instant::now() + self.opts.queue_timeout();
         let earlier = self
             .queue_timer
@@ -369,9 +507,9 @@ impl Connection {
             internal: false,
             txn: o.txn,
             ends_txn: o.ends_txn,
+            stream,
         });
         self.wake();
-        rx
     }
 
     /// Fails queued commands whose deadline passed; re-arms the timer for the next one.
@@ -382,10 +520,10 @@ impl Connection {
         for p in self.queue.drain(..) {
             if p.deadline <= now {
                 self.stats.timeouts += 1;
-                let _ = p.tx.send(Err(Error::timeout(format!(
+                p.fail(Error::timeout(format!(
                     "waited longer than queue_timeout ({:?}) for the connection",
                     self.opts.queue_timeout()
-                ))));
+                )));
             } else {
                 next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
                 kept.push_back(p);
@@ -468,7 +606,7 @@ impl Connection {
         tracing::warn!(error = %err, queued = self.queue.len(), "connect failed");
         self.attempt = 0;
         for p in self.queue.drain(..) {
-            let _ = p.tx.send(Err(err.clone()));
+            p.fail(err.clone());
         }
         self.queue_timer = None;
     }
@@ -491,6 +629,7 @@ impl Connection {
             self.aborted_txns.insert(t);
         }
         self.live = None;
+        self.forget_statements();
         self.failed_before = true;
         self.query_timer = None;
         if let Some(inf) = self.in_flight.take() {
@@ -527,7 +666,7 @@ impl Connection {
                 if let Some(sql) = inf.pending.cmd.sql() {
                     e = e.with_query(sql);
                 }
-                let _ = inf.pending.tx.send(Err(e));
+                inf.pending.fail(e);
             }
         }
         // Commands of the lost transaction never run on the new connection (its `Release`
@@ -544,7 +683,7 @@ impl Connection {
             if let Some(sql) = p.cmd.sql() {
                 e = e.with_query(sql);
             }
-            let _ = p.tx.send(Err(e));
+            p.fail(e);
         }
         if !self.queue.is_empty() {
             tracing::info!(
@@ -561,10 +700,14 @@ impl Connection {
         let Some(pending) = self.next_pending() else {
             return Ok(());
         };
-        let Some(pending) = self.take_local(pending) else {
+        let Some(mut pending) = self.take_local(pending) else {
             return Ok(());
         };
-        if pending.tx.is_closed() && !pending.internal {
+        let abandoned = match &pending.stream {
+            Some(rows) => rows.is_closed(),
+            None => pending.tx.is_closed() && !pending.internal,
+        };
+        if abandoned {
             // The caller gave up before the command was sent.
             return Ok(());
         }
@@ -572,19 +715,106 @@ impl Connection {
             self.queue.push_front(pending);
             return Ok(());
         };
+        let caps = live.capabilities;
+        // Statements evicted from the cache: COM_STMT_CLOSE has no reply.
+        for id in self.stmts_to_close.drain(..) {
+            self.scratch.clear();
+            statement::com_stmt_close(&mut self.scratch, id);
+            live.framed.codec_mut().reset_seq();
+            Pin::new(&mut live.framed).start_send(&self.scratch[..])?;
+        }
         self.scratch.clear();
-        pending.cmd.encode(&mut self.scratch);
-        live.framed.codec_mut().reset_seq();
-        let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
-        let decoder = match pending.cmd {
-            Command::Query(_) => ReplyDecoder::Text {
-                decoder: TextResultDecoder::new(live.capabilities),
+        let streaming = pending.stream.is_some();
+        let rows_to = pending.stream.take().map(PollSender::new);
+        let text = |decoder: TextResultDecoder, stream: Option<PollSender<Result<Row>>>| {
+            ReplyDecoder::Text {
+                decoder,
                 results: Vec::new(),
                 current: None,
-                infile_refused: false,
-            },
-            _ => ReplyDecoder::Simple,
+                infile_error: None,
+                stream,
+                streaming,
+            }
         };
+        let refuse = |pending: Pending, e: Error| {
+            let e = match pending.cmd.sql() {
+                Some(sql) => e.with_query(sql),
+                None => e,
+            };
+            if let Some(rows) = rows_to.as_ref().and_then(|r| r.get_ref()) {
+                let _ = rows.try_send(Err(e.clone()));
+            }
+            let _ = pending.tx.send(Err(e));
+        };
+        let decoder = match &pending.cmd {
+            Command::Query(sql) => {
+                command::com_query(&mut self.scratch, sql);
+                text(TextResultDecoder::new(caps), rows_to)
+            }
+            Command::QueryWith(sql, params) => {
+                let ctx = EscapeContext {
+                    no_backslash_escapes: live.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0,
+                    charset: self.session.charset(),
+                    hex_strings: false,
+                };
+                match interpolate(sql, params, &ctx) {
+                    Ok(full) => {
+                        command::com_query(&mut self.scratch, &full);
+                        text(TextResultDecoder::new(caps), rows_to)
+                    }
+                    Err(e) => {
+                        refuse(
+                            pending,
+                            Error::usage("cannot bind the parameters").with_source(e),
+                        );
+                        return Ok(());
+                    }
+                }
+            }
+            Command::Prepare(sql) => {
+                statement::com_stmt_prepare(&mut self.scratch, sql);
+                ReplyDecoder::Prepare {
+                    decoder: PrepareDecoder::new(caps),
+                    then_execute: false,
+                }
+            }
+            Command::Exec(sql, params) => match self.stmts.get(sql) {
+                Some(st) => {
+                    match statement::com_stmt_execute(&mut self.scratch, st.id, params, st.params) {
+                        Ok(()) => text(TextResultDecoder::new_binary(caps), rows_to),
+                        Err(e) => {
+                            refuse(
+                                pending,
+                                Error::usage("wrong number of parameters").with_source(e),
+                            );
+                            return Ok(());
+                        }
+                    }
+                }
+                None => {
+                    statement::com_stmt_prepare(&mut self.scratch, sql);
+                    ReplyDecoder::Prepare {
+                        decoder: PrepareDecoder::new(caps),
+                        then_execute: true,
+                    }
+                }
+            },
+            Command::InitDb(db) => {
+                command::com_init_db(&mut self.scratch, db);
+                ReplyDecoder::Simple
+            }
+            Command::Ping => {
+                command::com_ping(&mut self.scratch);
+                ReplyDecoder::Simple
+            }
+            Command::ResetConnection => {
+                command::com_reset_connection(&mut self.scratch);
+                ReplyDecoder::Simple
+            }
+            Command::Claim(_) | Command::Release(_) | Command::CloseStmt(_) => return Ok(()),
+        };
+        live.framed.codec_mut().reset_seq();
+        let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
         self.query_timer = pending
             .timeout
             .map(|t| Box::pin(sleep_until(Instant::now() + t)));
@@ -594,6 +824,12 @@ impl Connection {
             timed_out: false,
         });
         sent.map_err(Error::from)
+    }
+
+    /// Forgets the prepared statements: the server dropped them with its session.
+    fn forget_statements(&mut self) {
+        self.stmts.clear();
+        self.stmts_to_close.clear();
     }
 
     /// The next command to send: the oldest one, or while a transaction owns the connection,
@@ -617,6 +853,13 @@ impl Connection {
                 let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
                 None
             }
+            Command::CloseStmt(ref sql) => {
+                if let Some(id) = self.stmts.remove(sql) {
+                    self.stmts_to_close.push(id);
+                }
+                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                None
+            }
             Command::Release(t) => {
                 if self.active_txn == Some(t) {
                     self.active_txn = None;
@@ -627,8 +870,10 @@ impl Connection {
             }
             _ => match pending.txn {
                 Some(t) if self.aborted_txns.contains(&t) => {
-                    let _ = pending.tx.send(Err(Error::transaction_aborted(false)
-                        .with_detail("the connection was lost earlier in this transaction")));
+                    pending.fail(
+                        Error::transaction_aborted(false)
+                            .with_detail("the connection was lost earlier in this transaction"),
+                    );
                     None
                 }
                 Some(t) if self.active_txn != Some(t) => {
@@ -644,6 +889,7 @@ impl Connection {
 
     /// Closes a connection that has nothing in flight (the server closed it, or it is idle).
     fn drop_idle_connection(&mut self, why: &str) {
+        self.forget_statements();
         if let Some(live) = self.live.take() {
             tracing::info!(connection_id = live.connection_id, why, "connection closed");
         }
@@ -659,6 +905,7 @@ impl Connection {
 
     /// Says `COM_QUIT` and drops the connection.
     fn quit(&mut self, task: &mut std::task::Context<'_>, why: &'static str) {
+        self.forget_statements();
         if let Some(mut live) = self.live.take() {
             self.scratch.clear();
             command::com_quit(&mut self.scratch);
@@ -707,6 +954,8 @@ impl Connection {
     /// other command; the caller is answered when the last of these is done.
     fn restore_after_reset(&mut self) {
         self.session = TrackedSession::default();
+        // The reset deallocated every prepared statement.
+        self.forget_statements();
         let Some(inf) = self.in_flight.take() else {
             return;
         };
@@ -737,6 +986,7 @@ impl Connection {
             internal: true,
             txn: template.txn,
             ends_txn: false,
+            stream: None,
         };
         self.queue.push_front(make(last, template.tx));
         for cmd in steps.into_iter().rev() {
@@ -828,11 +1078,88 @@ impl Connection {
                 self.finish(result);
                 Next::Continue
             }
+            ReplyDecoder::Prepare {
+                decoder,
+                then_execute,
+            } => {
+                let event = match decoder.feed(payload) {
+                    Ok(Some(ev)) => ev,
+                    Ok(None) => return Next::Continue,
+                    Err(e) => return Next::Fail(e.into()),
+                };
+                let prepared = match event {
+                    PrepareEvent::Done(p) => p,
+                    PrepareEvent::Err(err) => {
+                        if self.opts.is_temporary_server_error(err.code, &err.message) {
+                            return Next::Retry(Error::server(err));
+                        }
+                        let mut e = Error::server(err);
+                        if let Some(sql) = sql {
+                            e = e.with_query(sql);
+                        }
+                        self.finish(Err(e));
+                        return Next::Continue;
+                    }
+                    #[allow(unreachable_patterns)]
+                    _ => return Next::Fail(ProtocolError::Unexpected("prepare response").into()),
+                };
+                let key: Arc<str> = match &inf.pending.cmd {
+                    Command::Exec(sql, _) => sql.clone(),
+                    other => Arc::from(other.sql().unwrap_or_default()),
+                };
+                let params = prepared.params.len();
+                let evicted = self.stmts.insert(
+                    key.clone(),
+                    CachedStmt {
+                        id: prepared.statement_id,
+                        params,
+                        last_used: 0,
+                    },
+                    self.opts.stmt_cache_size(),
+                );
+                self.stmts_to_close.extend(evicted);
+                if !*then_execute {
+                    let stmt = Statement {
+                        sql: key,
+                        params,
+                        columns: prepared.columns,
+                    };
+                    self.finish(Ok(Reply::Prepared(stmt)));
+                    return Next::Continue;
+                }
+                let Command::Exec(_, values) = &inf.pending.cmd else {
+                    return Next::Fail(ProtocolError::Unexpected("prepare response").into());
+                };
+                let mut buf = BytesMut::new();
+                match statement::com_stmt_execute(&mut buf, prepared.statement_id, values, params) {
+                    Ok(()) => {
+                        inf.decoder = ReplyDecoder::Text {
+                            decoder: TextResultDecoder::new_binary(capabilities),
+                            results: Vec::new(),
+                            current: None,
+                            infile_error: None,
+                            stream: None,
+                            streaming: false,
+                        };
+                        Next::SendCommand(buf)
+                    }
+                    Err(e) => {
+                        let mut e = Error::usage("wrong number of parameters").with_source(e);
+                        if let Some(sql) = sql {
+                            e = e.with_query(sql);
+                        }
+                        self.finish(Err(e));
+                        Next::Continue
+                    }
+                }
+            }
             ReplyDecoder::Text {
                 decoder,
                 results,
                 current,
-                infile_refused,
+                infile_error,
+                stream,
+                streaming,
             } => {
                 let event = match decoder.feed(payload) {
                     Ok(ev) => ev,
@@ -848,7 +1175,17 @@ impl Connection {
                     }
                     Some(QueryEvent::Columns(cols)) => *current = Some((cols, Vec::new())),
                     Some(QueryEvent::Row(values)) => match current {
-                        Some((cols, rows)) => rows.push(Row::new(cols.clone(), values)),
+                        Some((cols, rows)) => {
+                            let row = Row::new(cols.clone(), values);
+                            if !*streaming {
+                                rows.push(row);
+                            } else if let Some(s) = stream {
+                                // A slot was reserved before this packet was read.
+                                if s.send_item(Ok(row)).is_err() {
+                                    *stream = None;
+                                }
+                            }
+                        }
                         None => {
                             return Next::Fail(
                                 ProtocolError::Unexpected("row before column definitions").into(),
@@ -873,28 +1210,44 @@ impl Connection {
                         if let Some(sql) = sql {
                             e = e.with_query(sql);
                         }
+                        stream_error(stream, &e);
                         self.finish(Err(e));
                         return Next::Continue;
                     }
-                    Some(QueryEvent::LocalInfile(_)) => {
-                        // LOAD DATA LOCAL INFILE is not enabled: answer with an empty file so
-                        // the server ends the statement, and report the refusal.
-                        *infile_refused = true;
-                        send = Some(Vec::new());
+                    Some(QueryEvent::LocalInfile(name)) => {
+                        let name = String::from_utf8_lossy(&name).into_owned();
+                        // The file's bytes, then an empty packet; an empty packet alone tells
+                        // the server there is no file.
+                        let data = match self.opts.local_infile(&name) {
+                            Some(Ok(data)) => data,
+                            Some(Err(e)) => {
+                                *infile_error = Some(
+                                    Error::usage(format!(
+                                        "the local infile handler refused {name:?}"
+                                    ))
+                                    .with_source(e),
+                                );
+                                Vec::new()
+                            }
+                            None => {
+                                *infile_error = Some(Error::usage(
+                                    "the server asked for a local file (LOAD DATA LOCAL INFILE), which is disabled",
+                                ));
+                                Vec::new()
+                            }
+                        };
+                        send = Some(data);
                     }
                     #[allow(unreachable_patterns)]
                     Some(_) => {}
                 }
                 if decoder.is_done() {
-                    let refused = *infile_refused;
                     let results = std::mem::take(results);
-                    let result = if refused {
-                        let mut e = Error::usage(
-                            "the server asked for a local file (LOAD DATA LOCAL INFILE), which is disabled",
-                        );
+                    let result = if let Some(mut e) = infile_error.take() {
                         if let Some(sql) = sql {
                             e = e.with_query(sql);
                         }
+                        stream_error(stream, &e);
                         Err(e)
                     } else {
                         Ok(Reply::Results(results))
@@ -1013,6 +1366,26 @@ impl Connection {
                 self.start_kill(ctx);
             }
 
+            // A streamed result is read only when its consumer has room for a row.
+            if let Some(InFlight {
+                decoder:
+                    ReplyDecoder::Text {
+                        stream: stream @ Some(_),
+                        ..
+                    },
+                ..
+            }) = self.in_flight.as_mut()
+            {
+                if let Some(s) = stream.as_mut() {
+                    match s.poll_reserve(task) {
+                        Poll::Ready(Ok(())) => {}
+                        // The consumer is gone: read and discard the rest.
+                        Poll::Ready(Err(_)) => *stream = None,
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            }
+
             let Some(live) = self.live.as_mut() else {
                 continue;
             };
@@ -1021,6 +1394,24 @@ impl Connection {
                     Next::Continue => {}
                     Next::Send(data) => {
                         if let Some(live) = self.live.as_mut() {
+                            // A local file: its contents (when any), then the empty packet
+                            // that ends it.
+                            let mut sent = Ok(());
+                            if !data.is_empty() {
+                                sent = Pin::new(&mut live.framed).start_send(&data[..]);
+                            }
+                            if sent.is_ok() {
+                                sent = Pin::new(&mut live.framed).start_send(&[][..]);
+                            }
+                            if let Err(e) = sent {
+                                self.fail_connection(e.into(), false, ctx);
+                                return Poll::Ready(());
+                            }
+                        }
+                    }
+                    Next::SendCommand(data) => {
+                        if let Some(live) = self.live.as_mut() {
+                            live.framed.codec_mut().reset_seq();
                             if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
                                 self.fail_connection(e.into(), false, ctx);
                                 return Poll::Ready(());
@@ -1061,6 +1452,16 @@ impl Connection {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+/// Delivers an error as the last item of a row stream, even when the consumer is behind.
+fn stream_error(stream: &mut Option<PollSender<Result<Row>>>, e: &Error) {
+    if let Some(tx) = stream.take().and_then(|s| s.get_ref().cloned()) {
+        let e = e.clone();
+        actix::spawn(async move {
+            let _ = tx.send(Err(e)).await;
+        });
     }
 }
 
@@ -1107,6 +1508,7 @@ impl Supervised for Connection {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         tracing::debug!(queued = self.queue.len(), "connection actor restarting");
         self.live = None;
+        self.forget_statements();
         self.in_flight = None;
         self.connecting = false;
         self.killing = false;
@@ -1137,6 +1539,7 @@ fn into_results(reply: Reply) -> Vec<QueryResult> {
     match reply {
         Reply::Results(r) => r,
         Reply::Ok(ok) => vec![QueryResult::Exec(ok.into())],
+        Reply::Prepared(_) => Vec::new(),
     }
 }
 
@@ -1145,7 +1548,11 @@ impl Handler<Query> for Connection {
 
     fn handle(&mut self, msg: Query, _ctx: &mut Self::Context) -> Self::Result {
         let o = msg.cmd_opts();
-        let rx = self.enqueue(Command::Query(msg.sql), o);
+        let cmd = match msg.params {
+            Some(params) => Command::QueryWith(msg.sql, params),
+            None => Command::Query(msg.sql),
+        };
+        let rx = self.enqueue(cmd, o);
         reply_future(rx, |reply| {
             Ok(into_results(reply)
                 .into_iter()
@@ -1163,7 +1570,11 @@ impl Handler<QueryMulti> for Connection {
 
     fn handle(&mut self, msg: QueryMulti, _ctx: &mut Self::Context) -> Self::Result {
         let o = msg.cmd_opts();
-        let rx = self.enqueue(Command::Query(msg.sql), o);
+        let cmd = match msg.params {
+            Some(params) => Command::QueryWith(msg.sql, params),
+            None => Command::Query(msg.sql),
+        };
+        let rx = self.enqueue(cmd, o);
         reply_future(rx, |reply| Ok(into_results(reply)))
     }
 }
@@ -1173,7 +1584,11 @@ impl Handler<Execute> for Connection {
 
     fn handle(&mut self, msg: Execute, _ctx: &mut Self::Context) -> Self::Result {
         let o = msg.cmd_opts();
-        let rx = self.enqueue(Command::Query(msg.sql), o);
+        let cmd = match msg.params {
+            Some(params) => Command::QueryWith(msg.sql, params),
+            None => Command::Query(msg.sql),
+        };
+        let rx = self.enqueue(cmd, o);
         reply_future(rx, |reply| {
             // The outcome of the last statement without rows (for a CALL, its final OK).
             Ok(into_results(reply)
@@ -1224,6 +1639,70 @@ impl Handler<ResetConnection> for Connection {
     fn handle(&mut self, _msg: ResetConnection, _ctx: &mut Self::Context) -> Self::Result {
         let rx = self.enqueue(Command::ResetConnection, CmdOpts::default());
         reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<Prepare> for Connection {
+    type Result = ResponseFuture<Result<Statement>>;
+
+    fn handle(&mut self, msg: Prepare, _ctx: &mut Self::Context) -> Self::Result {
+        let rx = self.enqueue(
+            Command::Prepare(msg.sql),
+            CmdOpts {
+                retry_safe: msg.txn.is_none(),
+                txn: msg.txn,
+                ..CmdOpts::default()
+            },
+        );
+        reply_future(rx, |reply| match reply {
+            Reply::Prepared(stmt) => Ok(stmt),
+            _ => Err(Error::from(ProtocolError::Unexpected("reply to a prepare"))),
+        })
+    }
+}
+
+impl Handler<Exec> for Connection {
+    type Result = ResponseFuture<Result<Vec<QueryResult>>>;
+
+    fn handle(&mut self, msg: Exec, _ctx: &mut Self::Context) -> Self::Result {
+        let o = CmdOpts {
+            retry_safe: msg.retry_safe,
+            timeout: msg.timeout,
+            txn: msg.txn,
+            ends_txn: false,
+        };
+        let rx = self.enqueue(Command::Exec(msg.sql, msg.params), o);
+        reply_future(rx, |reply| Ok(into_results(reply)))
+    }
+}
+
+impl Handler<CloseStatement> for Connection {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: CloseStatement, _ctx: &mut Self::Context) -> Self::Result {
+        let rx = self.enqueue(Command::CloseStmt(msg.sql), CmdOpts::default());
+        reply_future(rx, |_| Ok(()))
+    }
+}
+
+impl Handler<QueryStream> for Connection {
+    type Result = ResponseFuture<Result<RowStream>>;
+
+    fn handle(&mut self, msg: QueryStream, _ctx: &mut Self::Context) -> Self::Result {
+        let (rows_tx, rows_rx) = tokio::sync::mpsc::channel(msg.capacity);
+        let cmd = match msg.params {
+            Some(params) => Command::QueryWith(msg.sql, params),
+            None => Command::Query(msg.sql),
+        };
+        let o = CmdOpts {
+            txn: msg.txn,
+            ..CmdOpts::default()
+        };
+        let admitted = self.enqueue_streaming(cmd, o, rows_tx);
+        Box::pin(async move {
+            admitted?;
+            Ok(RowStream::new(rows_rx))
+        })
     }
 }
 

@@ -18,12 +18,16 @@ use actix::Message;
 
 use super::connection::CmdOpts;
 use crate::error::Result;
+use crate::params::Params;
+use crate::protocol::value::Value;
 use crate::row::{ExecResult, QueryResult, Row};
+use crate::statement::Statement;
 
 /// Runs a text-protocol query and returns the rows of its first result set.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub(crate) sql: String,
+    pub(crate) params: Option<Vec<Value>>,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) txn: Option<u64>,
@@ -35,11 +39,19 @@ impl Query {
     pub fn new(sql: impl Into<String>) -> Self {
         Query {
             sql: sql.into(),
+            params: None,
             retry_safe: false,
             timeout: None,
             txn: None,
             ends_txn: false,
         }
+    }
+
+    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
+    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
+    pub fn bind(mut self, params: impl Params) -> Self {
+        self.params = Some(params.into_values());
+        self
     }
 
     pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
@@ -84,6 +96,7 @@ impl Message for Query {
 #[derive(Debug, Clone)]
 pub struct QueryMulti {
     pub(crate) sql: String,
+    pub(crate) params: Option<Vec<Value>>,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) txn: Option<u64>,
@@ -95,11 +108,19 @@ impl QueryMulti {
     pub fn new(sql: impl Into<String>) -> Self {
         QueryMulti {
             sql: sql.into(),
+            params: None,
             retry_safe: false,
             timeout: None,
             txn: None,
             ends_txn: false,
         }
+    }
+
+    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
+    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
+    pub fn bind(mut self, params: impl Params) -> Self {
+        self.params = Some(params.into_values());
+        self
     }
 
     pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
@@ -138,6 +159,7 @@ impl Message for QueryMulti {
 #[derive(Debug, Clone)]
 pub struct Execute {
     pub(crate) sql: String,
+    pub(crate) params: Option<Vec<Value>>,
     pub(crate) retry_safe: bool,
     pub(crate) timeout: Option<std::time::Duration>,
     pub(crate) txn: Option<u64>,
@@ -149,11 +171,19 @@ impl Execute {
     pub fn new(sql: impl Into<String>) -> Self {
         Execute {
             sql: sql.into(),
+            params: None,
             retry_safe: false,
             timeout: None,
             txn: None,
             ends_txn: false,
         }
+    }
+
+    /// Binds parameters to the `?` placeholders: they are interpolated into the SQL as
+    /// escaped literals, following the session's character set and `NO_BACKSLASH_ESCAPES`.
+    pub fn bind(mut self, params: impl Params) -> Self {
+        self.params = Some(params.into_values());
+        self
     }
 
     pub(crate) fn in_txn(mut self, txn: Option<u64>, ends_txn: bool) -> Self {
@@ -263,6 +293,140 @@ pub struct ConnectionInfo {
 
 impl Message for GetInfo {
     type Result = Option<ConnectionInfo>;
+}
+
+/// Prepares a statement (`COM_STMT_PREPARE`) and caches it on the connection.
+#[derive(Debug, Clone)]
+pub struct Prepare {
+    pub(crate) sql: String,
+    pub(crate) txn: Option<u64>,
+}
+
+impl Prepare {
+    /// Prepares `sql`.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Prepare {
+            sql: sql.into(),
+            txn: None,
+        }
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>) -> Self {
+        self.txn = txn;
+        self
+    }
+}
+
+impl Message for Prepare {
+    type Result = Result<Statement>;
+}
+
+/// Runs a prepared statement (`COM_STMT_EXECUTE`, binary protocol) and returns every result.
+/// The statement is prepared on this connection first if it is not in its cache.
+#[derive(Debug, Clone)]
+pub struct Exec {
+    pub(crate) sql: std::sync::Arc<str>,
+    pub(crate) params: Vec<Value>,
+    pub(crate) retry_safe: bool,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) txn: Option<u64>,
+}
+
+impl Exec {
+    /// Runs `stmt` with `params`.
+    pub fn new(stmt: &Statement, params: impl Params) -> Self {
+        Exec {
+            sql: stmt.sql.clone(),
+            params: params.into_values(),
+            retry_safe: false,
+            timeout: None,
+            txn: None,
+        }
+    }
+
+    /// See [`Query::retry_safe`].
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = safe;
+        self
+    }
+
+    /// See [`Query::timeout`].
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>) -> Self {
+        self.txn = txn;
+        self
+    }
+}
+
+impl Message for Exec {
+    type Result = Result<Vec<crate::row::QueryResult>>;
+}
+
+/// Removes a statement from the connection's cache and frees it on the server
+/// (`COM_STMT_CLOSE`).
+#[derive(Debug, Clone)]
+pub struct CloseStatement {
+    pub(crate) sql: std::sync::Arc<str>,
+}
+
+impl CloseStatement {
+    /// Closes `stmt`.
+    pub fn new(stmt: &Statement) -> Self {
+        CloseStatement {
+            sql: stmt.sql.clone(),
+        }
+    }
+}
+
+impl Message for CloseStatement {
+    type Result = Result<()>;
+}
+
+/// Runs a text-protocol query and streams its rows (first result set) through a bounded
+/// channel: the connection stops reading from the server while the consumer is behind.
+#[derive(Debug, Clone)]
+pub struct QueryStream {
+    pub(crate) sql: String,
+    pub(crate) params: Option<Vec<Value>>,
+    pub(crate) capacity: usize,
+    pub(crate) txn: Option<u64>,
+}
+
+impl QueryStream {
+    /// Streams the rows of `sql`.
+    pub fn new(sql: impl Into<String>) -> Self {
+        QueryStream {
+            sql: sql.into(),
+            params: None,
+            capacity: 64,
+            txn: None,
+        }
+    }
+
+    /// See [`Query::bind`].
+    pub fn bind(mut self, params: impl Params) -> Self {
+        self.params = Some(params.into_values());
+        self
+    }
+
+    /// Rows buffered between the connection and the consumer (default 64).
+    pub fn capacity(mut self, rows: usize) -> Self {
+        self.capacity = rows.max(1);
+        self
+    }
+
+    pub(crate) fn in_txn(mut self, txn: Option<u64>) -> Self {
+        self.txn = txn;
+        self
+    }
+}
+
+impl Message for QueryStream {
+    type Result = Result<crate::stream::RowStream>;
 }
 
 /// Internal: gives the connection to a transaction (queued like any command).

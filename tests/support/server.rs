@@ -20,6 +20,11 @@
 //! - `ACTIX_MYSQL_SERVERS_DIR`: where the chroot trees live (default
 //!   `/opt/actix-mysql/servers`).
 //!
+//! Every started server has TLS: a throwaway CA, a server certificate for `localhost`,
+//! `127.0.0.1` and `::1`, and a client certificate are made with `openssl` in the server's
+//! temporary directory (see [`TestServer::ca_pem`]). [`start_without_tls`] starts a native
+//! MariaDB with TLS switched off.
+//!
 //! Servers die with the process: each one is watched by a small `sh` loop that polls the test
 //! process and, once it is gone (normal exit, panic, Ctrl-C or SIGKILL), stops the server and
 //! removes its temporary directory.
@@ -87,6 +92,14 @@ pub struct TestServer {
     /// MySQL: the server's RSA public key (`datadir/public_key.pem`), for `caching_sha2_password`
     /// full authentication over plain TCP.
     pub public_key_pem: Option<PathBuf>,
+    /// The CA certificate (PEM) that signed the server's TLS certificate, as the test process
+    /// sees it; `None` when the server has no TLS (or for external servers without
+    /// `ssl_ca=PATH` in their URL).
+    pub ca_pem: Option<PathBuf>,
+    /// A client certificate (PEM) signed by the same CA.
+    pub client_cert_pem: Option<PathBuf>,
+    /// The private key (PEM, PKCS#8) of [`client_cert_pem`](Self::client_cert_pem).
+    pub client_key_pem: Option<PathBuf>,
     /// Server version as `mariadbd --version`/`mysqld --version` reports it (`10.11.19`), or
     /// empty when unknown.
     pub version: String,
@@ -366,7 +379,7 @@ pub fn start_throwaway() -> TestServer {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
-    match start(&candidates[0]) {
+    match start(&candidates[0], true) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     }
@@ -398,7 +411,7 @@ fn init_servers() -> Result<Vec<TestServer>, String> {
 fn start_all(candidates: Vec<Candidate>) -> Result<Vec<TestServer>, String> {
     let handles: Vec<_> = candidates
         .into_iter()
-        .map(|c| thread::spawn(move || start(&c)))
+        .map(|c| thread::spawn(move || start(&c, true)))
         .collect();
     let mut started = Vec::new();
     let mut errors = Vec::new();
@@ -682,7 +695,134 @@ fn remove_stale(base: &Path) {
 /// Temporary directories this process has made (and must not treat as stale).
 static STARTED_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-fn start(c: &Candidate) -> Result<TestServer, String> {
+/// Starts a native MariaDB without TLS (`--skip-ssl`): its greeting does not offer
+/// `CLIENT_SSL`. Stopped when the process exits.
+pub fn start_without_tls() -> Result<TestServer, String> {
+    let c = candidates()?
+        .into_iter()
+        .find(|c| c.kind == ServerKind::MariaDb && c.tree.is_none())
+        .ok_or_else(|| "no native MariaDB installed".to_string())?;
+    start(&c, false)
+}
+
+/// File names of the TLS material in a server's directory.
+const CA_PEM: &str = "ca.pem";
+const SERVER_CERT_PEM: &str = "server-cert.pem";
+const SERVER_KEY_PEM: &str = "server-key.pem";
+const CLIENT_CERT_PEM: &str = "client-cert.pem";
+const CLIENT_KEY_PEM: &str = "client-key.pem";
+
+/// X.509 v3 extensions of the CA, server and client certificates.
+const CERT_EXTENSIONS: &str = "\
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1,IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// Makes a CA, a server certificate and a client certificate with `openssl` in `dir`.
+fn make_certificates(dir: &Path) -> Result<(), String> {
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    fs::write(dir.join("ext.cnf"), CERT_EXTENSIONS)
+        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    let serial = |n: u32| format!("{}", u64::from(std::process::id()) << 8 | u64::from(n));
+    let new_key = |key: &str, csr: &str, cn: &str| -> Result<(), String> {
+        run(&[
+            "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-subj", cn, "-out",
+            csr,
+        ])
+    };
+    new_key("ca-key.pem", "ca.csr", "/CN=actix-mysql test CA")?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "ca.csr",
+        "-signkey",
+        "ca-key.pem",
+        "-days",
+        "3650",
+        "-set_serial",
+        &serial(1),
+        "-extfile",
+        "ext.cnf",
+        "-extensions",
+        "ca",
+        "-out",
+        CA_PEM,
+    ])?;
+    for (name, cn, key, cert, serial_no) in [
+        (
+            "server",
+            "/CN=localhost",
+            SERVER_KEY_PEM,
+            SERVER_CERT_PEM,
+            2,
+        ),
+        (
+            "client",
+            "/CN=actix-mysql test client",
+            CLIENT_KEY_PEM,
+            CLIENT_CERT_PEM,
+            3,
+        ),
+    ] {
+        let csr = format!("{name}.csr");
+        new_key(key, &csr, cn)?;
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            CA_PEM,
+            "-CAkey",
+            "ca-key.pem",
+            "-days",
+            "3650",
+            "-set_serial",
+            &serial(serial_no),
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            name,
+            "-out",
+            cert,
+        ])?;
+    }
+    Ok(())
+}
+
+fn start(c: &Candidate, tls: bool) -> Result<TestServer, String> {
     static SEQ: AtomicUsize = AtomicUsize::new(0);
     let t0 = Instant::now();
     let dir_name = format!(
@@ -712,6 +852,17 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             .map_err(|e| format!("{}: cannot create {}: {e}", c.name, host.display()))?;
     }
     spawn_watchdog(&host).map_err(|e| format!("{}: {e}", c.name))?;
+    let certs_made = if tls {
+        match make_certificates(&host) {
+            Ok(()) => true,
+            Err(e) => {
+                note(format_args!("{}: started without TLS: {e}", c.name));
+                false
+            }
+        }
+    } else {
+        false
+    };
     let p = |s: &str| inside.join(s).to_string_lossy().into_owned();
     let tree = c.tree.as_deref();
     // Running as root needs `--user=root`; otherwise the server runs as the current user.
@@ -777,6 +928,13 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             ))
             .arg("--skip-name-resolve")
             .arg("--max-allowed-packet=64M");
+        if certs_made {
+            cmd.arg(format!("--ssl-ca={}", p(CA_PEM)))
+                .arg(format!("--ssl-cert={}", p(SERVER_CERT_PEM)))
+                .arg(format!("--ssl-key={}", p(SERVER_KEY_PEM)));
+        } else if !tls {
+            cmd.arg("--skip-ssl");
+        }
         if c.kind == ServerKind::MySql {
             cmd.arg("--mysqlx=OFF")
                 .arg("--disable-log-bin")
@@ -810,6 +968,9 @@ fn start(c: &Candidate) -> Result<TestServer, String> {
             password: TEST_PASSWORD.to_string(),
             socket: Some(host.join("mysqld.sock")),
             public_key_pem: None,
+            ca_pem: certs_made.then(|| host.join(CA_PEM)),
+            client_cert_pem: certs_made.then(|| host.join(CLIENT_CERT_PEM)),
+            client_key_pem: certs_made.then(|| host.join(CLIENT_KEY_PEM)),
             version: c.version.clone(),
             pid: Some(pid),
             cli: cli.clone(),
@@ -900,7 +1061,7 @@ fn parse_external_list(urls: &str) -> Result<Vec<TestServer>, String> {
     Ok(list)
 }
 
-/// `[NAME=]mysql://user:password@host:port/db?server_public_key=PATH&socket=PATH`
+/// `[NAME=]mysql://user:password@host:port/db?server_public_key=PATH&socket=PATH&ssl_ca=PATH`
 fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
     let bad = |why: &str| format!("MYSQL_TEST_URLS entry `{spec}`: {why}");
     let scheme_at = spec
@@ -948,11 +1109,13 @@ fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
     };
     let mut public_key_pem = None;
     let mut socket = None;
+    let mut ca_pem = None;
     for pair in query.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "server_public_key" => public_key_pem = Some(PathBuf::from(percent_decode(v)?)),
             "socket" => socket = Some(PathBuf::from(percent_decode(v)?)),
+            "ssl_ca" => ca_pem = Some(PathBuf::from(percent_decode(v)?)),
             _ => {}
         }
     }
@@ -972,6 +1135,9 @@ fn parse_external(index: usize, spec: &str) -> Result<TestServer, String> {
         password,
         socket,
         public_key_pem,
+        ca_pem,
+        client_cert_pem: None,
+        client_key_pem: None,
         version: String::new(),
         pid: None,
         relaunch: None,

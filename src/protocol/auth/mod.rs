@@ -7,6 +7,7 @@ use super::ProtocolError;
 
 pub mod caching_sha2;
 pub mod clear;
+pub mod ed25519;
 pub mod native;
 pub mod sha256;
 
@@ -94,6 +95,7 @@ enum Plugin {
     CachingSha2,
     Sha256,
     Clear,
+    Ed25519,
 }
 
 impl Plugin {
@@ -103,6 +105,7 @@ impl Plugin {
             caching_sha2::NAME => Plugin::CachingSha2,
             sha256::NAME => Plugin::Sha256,
             clear::NAME => Plugin::Clear,
+            ed25519::NAME => Plugin::Ed25519,
             _ => return None,
         })
     }
@@ -112,6 +115,7 @@ impl Plugin {
             Plugin::CachingSha2 => caching_sha2::NAME,
             Plugin::Sha256 => sha256::NAME,
             Plugin::Clear => clear::NAME,
+            Plugin::Ed25519 => ed25519::NAME,
         }
     }
 }
@@ -161,6 +165,12 @@ fn first_response(
             caching_sha2::scramble_password(password, scramble),
             State::Sent,
         ),
+        Plugin::Ed25519 => {
+            let nonce = scramble
+                .get(..ed25519::NONCE_LEN)
+                .ok_or(ProtocolError::Truncated("client_ed25519 nonce"))?;
+            (ed25519::sign(password, nonce), State::PasswordSent)
+        }
         Plugin::Clear => {
             if !params.secure_transport {
                 return Err(AuthError::InsecureTransport(INSECURE_CLEAR));
@@ -198,7 +208,13 @@ impl AuthFlow {
         scramble: &[u8],
         params: &AuthParams<'_>,
     ) -> Result<(Self, String, Vec<u8>), AuthError> {
-        let plugin = Plugin::from_name(plugin).unwrap_or(Plugin::Native);
+        let plugin = match Plugin::from_name(plugin) {
+            // A greeting's scramble is too short for an ed25519 nonce: the server sends one in
+            // an AuthSwitchRequest.
+            Some(Plugin::Ed25519) if scramble.len() < ed25519::NONCE_LEN => Plugin::Native,
+            Some(p) => p,
+            None => Plugin::Native,
+        };
         let (response, state) = first_response(plugin, scramble, params)?;
         let flow = AuthFlow {
             plugin,
@@ -261,7 +277,10 @@ impl AuthFlow {
         let plugin = Plugin::from_name(&name)
             .ok_or_else(|| AuthError::UnsupportedPlugin(name.into_owned()))?;
         let mut data = p.rest();
-        if let Some((&0, head)) = data.split_last() {
+        if plugin == Plugin::Ed25519 {
+            // The nonce is binary: a last byte 0 belongs to it.
+            data = data.get(..ed25519::NONCE_LEN).unwrap_or(data);
+        } else if let Some((&0, head)) = data.split_last() {
             data = head;
         }
         let (response, state) = first_response(plugin, data, params)?;
@@ -381,7 +400,12 @@ mod tests {
     #[test]
     fn unknown_default_plugin_starts_with_native() {
         let p = params();
-        for name in ["", "client_ed25519", "authentication_ldap_sasl_client"] {
+        for name in [
+            "",
+            "client_ed25519",
+            "authentication_ldap_sasl_client",
+            "dialog",
+        ] {
             let (flow, chosen, resp) = AuthFlow::start(name, SCRAMBLE, &p).unwrap();
             assert_eq!(chosen, "mysql_native_password");
             assert_eq!(flow.plugin_name(), "mysql_native_password");
@@ -622,14 +646,40 @@ mod tests {
     }
 
     #[test]
+    fn switch_to_ed25519_signs_the_whole_nonce() {
+        let p = params();
+        let (mut flow, _, _) = AuthFlow::start("mysql_native_password", SCRAMBLE, &p).unwrap();
+        // A nonce whose last byte is 0 must not lose it.
+        let mut nonce = [7u8; 32];
+        nonce[31] = 0;
+        let mut switch = b"\xfeclient_ed25519\0".to_vec();
+        switch.extend_from_slice(&nonce);
+        let resp = sent(flow.next(&switch, CAPS, &p).unwrap());
+        assert_eq!(resp, ed25519::sign(PASSWORD, &nonce));
+        assert_eq!(resp.len(), 64);
+        assert_eq!(flow.plugin_name(), "client_ed25519");
+        assert_done(flow.next(OK, CAPS, &p).unwrap());
+        // A short nonce is a protocol error, not a panic.
+        let (mut flow, _, _) = AuthFlow::start("mysql_native_password", SCRAMBLE, &p).unwrap();
+        assert!(matches!(
+            flow.next(b"\xfeclient_ed25519\0short", CAPS, &p),
+            Err(AuthError::Protocol(ProtocolError::Truncated(_)))
+        ));
+        // As the greeting's default plugin with a 32-byte scramble, it signs at once.
+        let (_, name, resp) = AuthFlow::start("client_ed25519", &nonce, &p).unwrap();
+        assert_eq!(name, "client_ed25519");
+        assert_eq!(resp, ed25519::sign(PASSWORD, &nonce));
+    }
+
+    #[test]
     fn switch_to_unknown_plugin() {
         let p = params();
         let (mut flow, _, _) = AuthFlow::start("mysql_native_password", SCRAMBLE, &p).unwrap();
-        let mut switch = b"\xfeclient_ed25519\0".to_vec();
+        let mut switch = b"\xfeauth_gssapi_client\0".to_vec();
         switch.extend_from_slice(&[9; 32]);
         assert_eq!(
             flow.next(&switch, CAPS, &p).unwrap_err(),
-            AuthError::UnsupportedPlugin("client_ed25519".into())
+            AuthError::UnsupportedPlugin("auth_gssapi_client".into())
         );
         // The pre-4.1 switch carries no name.
         let (mut flow, _, _) = AuthFlow::start("mysql_native_password", SCRAMBLE, &p).unwrap();
