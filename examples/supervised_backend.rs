@@ -98,15 +98,15 @@ impl Handler<Record> for Writer {
 
     fn handle(&mut self, Record(n): Record, _ctx: &mut Context<Self>) -> Self::Result {
         let db = self.db.clone();
-        let sql = format!(
-            "INSERT IGNORE INTO events (writer, n) VALUES ('{}', {n})",
-            self.name
-        );
+        // `?` placeholders, bound on the message (escaped into the SQL on the connection).
+        let insert = Execute::new("INSERT IGNORE INTO events (writer, n) VALUES (?, ?)")
+            .bind((self.name, n))
+            .retry_safe(true);
         Box::pin(
             async move {
                 // The outer `?` is the mailbox (the connection actor is gone), the inner one
                 // the database's answer.
-                let res = db.send(Execute::new(sql).retry_safe(true)).await??;
+                let res = db.send(insert).await??;
                 Ok(res.affected_rows)
             }
             .into_actor(self)

@@ -10,7 +10,7 @@
 //! | [`ErrorKind::Usage`] from `query_one` when the query returned no row | `404 Not Found` |
 //! | server error caused by the data: 1048 (NULL in a `NOT NULL` column), 1264 (out of range), 1265, 1292, 1366, 1367 (bad or truncated value), 1406 (too long), 1452 (referenced row missing), 3819, 4025 (`CHECK` constraint) | `400 Bad Request` |
 //! | [`ErrorKind::Io`], [`ErrorKind::ConnectionLost`], [`ErrorKind::Timeout`], [`ErrorKind::QueueFull`], [`ErrorKind::Closed`], [`ErrorKind::TransactionAborted`]; server errors 1040 (too many connections), 1053 (shutdown), 1205 (lock wait timeout), 1213 (deadlock), 1927 (connection killed), 4031 (idle timeout) | `503 Service Unavailable` |
-//! | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], other usage errors) | `500 Internal Server Error` |
+//! | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Tls`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], other usage errors) | `500 Internal Server Error` |
 //!
 //! The response body is a short JSON object naming the category only, e.g.
 //! `{"error":"conflict"}`: it never contains the SQL text, the server's message (which may quote
@@ -72,9 +72,7 @@ impl Error {
                 Some(c) if UNAVAILABLE_CODES.contains(&c) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            ErrorKind::Usage if self.to_string().starts_with(NO_ROW) => {
-                StatusCode::NOT_FOUND
-            }
+            ErrorKind::Usage if self.to_string().starts_with(NO_ROW) => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,10 +138,7 @@ mod tests {
                 StatusCode::CONFLICT,
             ),
             (server(1451, "Cannot delete"), StatusCode::CONFLICT),
-            (
-                exactly_one(Vec::new()).unwrap_err(),
-                StatusCode::NOT_FOUND,
-            ),
+            (exactly_one(Vec::new()).unwrap_err(), StatusCode::NOT_FOUND),
             (server(1406, "Data too long"), StatusCode::BAD_REQUEST),
             (server(1048, "cannot be null"), StatusCode::BAD_REQUEST),
             (server(1366, "Incorrect integer"), StatusCode::BAD_REQUEST),
@@ -181,14 +176,12 @@ mod tests {
                 Error::usage("expected 2 parameters, got 1"),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
-            (
-                Error::config("bad URL"),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            ),
+            (Error::config("bad URL"), StatusCode::INTERNAL_SERVER_ERROR),
             (
                 Error::new(ErrorKind::Auth),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
+            (Error::tls("no TLS"), StatusCode::INTERNAL_SERVER_ERROR),
         ];
         for (err, status) in cases {
             assert_eq!(err.status_code(), status, "{err}");
@@ -204,7 +197,10 @@ mod tests {
         for secret in ["INSERT", "hunter2", "bob", "Duplicate", "1062"] {
             assert!(!b.contains(secret), "{b}");
         }
-        assert_eq!(body(&Error::closed()), r#"{"error":"database unavailable"}"#);
+        assert_eq!(
+            body(&Error::closed()),
+            r#"{"error":"database unavailable"}"#
+        );
         assert_eq!(
             body(&exactly_one(Vec::new()).unwrap_err()),
             r#"{"error":"not found"}"#

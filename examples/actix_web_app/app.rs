@@ -122,7 +122,11 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Builds a statement with `?` placeholders replaced by escaped literals.
+/// Builds a statement with `?` placeholders replaced by escaped literals, for the pool's
+/// dispatched `query`/`execute`, which take SQL text only. (On a `Client` or a lease from
+/// `pool.get()`, `query_with`/`execute_with` do the same with the session's own character set
+/// and `sql_mode`; this service keeps the client default `utf8mb4` and does not set
+/// `NO_BACKSLASH_ESCAPES`.)
 fn sql(stmt: &str, params: impl Params) -> Result<String, ApiError> {
     interpolate(stmt, &params.into_values(), &EscapeContext::new("utf8mb4"))
         .map_err(|_| ApiError::BadRequest("parameter cannot be sent"))
