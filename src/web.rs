@@ -1,21 +1,7 @@
 //! actix-web integration (feature `actix-web`): [`Error`] as an
 //! [`actix_web::ResponseError`].
 //!
-//! A handler can return `Result<_, actix_mysql::Error>` (or use `?` on the crate's calls inside
-//! a handler returning `actix_web::Result`), and the error becomes an HTTP response:
-//!
-//! | error | status |
-//! |---|---|
-//! | server error 1062, 1022, 1586 (duplicate key), 1451 (row is still referenced) | `409 Conflict` |
-//! | [`ErrorKind::Usage`] from `query_one` when the query returned no row | `404 Not Found` |
-//! | server error caused by the data: 1048 (NULL in a `NOT NULL` column), 1264 (out of range), 1265, 1292, 1366, 1367 (bad or truncated value), 1406 (too long), 1452 (referenced row missing), 3819, 4025 (`CHECK` constraint) | `400 Bad Request` |
-//! | [`ErrorKind::Io`], [`ErrorKind::ConnectionLost`], [`ErrorKind::Timeout`], [`ErrorKind::QueueFull`], [`ErrorKind::Closed`], [`ErrorKind::TransactionAborted`]; server errors 1040 (too many connections), 1053 (shutdown), 1205 (lock wait timeout), 1213 (deadlock), 1927 (connection killed), 4031 (idle timeout) | `503 Service Unavailable` |
-//! | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Tls`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], other usage errors) | `500 Internal Server Error` |
-//!
-//! The response body is a short JSON object naming the category only, e.g.
-//! `{"error":"conflict"}`: it never contains the SQL text, the server's message (which may quote
-//! row data), the connection URL or a password. Log the [`Error`] itself (its `Display` has the
-//! details) where the operator can see it.
+//! The mapping is documented on the impl (see `Error` in the API docs).
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
@@ -89,7 +75,23 @@ fn category(status: StatusCode) -> &'static str {
     }
 }
 
-/// See the [module documentation](self) for the mapping.
+/// Feature `actix-web`.
+///
+/// A handler can return `Result<_, actix_mysql::Error>` (or use `?` on the crate's calls inside
+/// a handler returning `actix_web::Result`), and the error becomes an HTTP response:
+///
+/// | error | status |
+/// |---|---|
+/// | server error 1062, 1022, 1586 (duplicate key), 1451 (row is still referenced) | `409 Conflict` |
+/// | [`ErrorKind::Usage`] from `query_one` when the query returned no row | `404 Not Found` |
+/// | server error caused by the data: 1048 (NULL in a `NOT NULL` column), 1264 (out of range), 1265, 1292, 1366, 1367 (bad or truncated value), 1406 (too long), 1452 (referenced row missing), 3819, 4025 (`CHECK` constraint) | `400 Bad Request` |
+/// | [`ErrorKind::Io`], [`ErrorKind::ConnectionLost`], [`ErrorKind::Timeout`], [`ErrorKind::QueueFull`], [`ErrorKind::Closed`], [`ErrorKind::TransactionAborted`]; server errors 1040 (too many connections), 1053 (shutdown), 1205 (lock wait timeout), 1213 (deadlock), 1927 (connection killed), 4031 (idle timeout) | `503 Service Unavailable` |
+/// | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Tls`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], other usage errors) | `500 Internal Server Error` |
+///
+/// The response body is a short JSON object naming the category only, e.g.
+/// `{"error":"conflict"}`: it never contains the SQL text, the server's message (which may quote
+/// row data), the connection URL or a password. Log the [`Error`] itself (its `Display` has the
+/// details) where the operator can see it.
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         self.http_status()
