@@ -260,7 +260,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if n == OUTAGE_AT + 20 {
             let (state, _, queued) = client.state().await?;
-            println!("while the database is away: connection {state:?}, {queued} commands queued");
+            println!("20 events after the failure: connection {state:?}, {queued} commands queued");
         }
         actix::clock::sleep(Duration::from_millis(20)).await;
     }
