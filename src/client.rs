@@ -269,8 +269,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) when it
-    /// returns no row or more than one.
+    /// As [`Client::query`], plus [`ErrorKind::RowCount`](crate::ErrorKind::RowCount) when it
+    /// returns no row ([`Error::is_no_row`]) or more than one.
     pub async fn query_one(&self, sql: impl Into<String>) -> Result<Row> {
         exactly_one(self.query(sql).await?)
     }
@@ -279,7 +279,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) when it
+    /// As [`Client::query`], plus [`ErrorKind::RowCount`](crate::ErrorKind::RowCount) when it
     /// returns more than one row.
     pub async fn query_opt(&self, sql: impl Into<String>) -> Result<Option<Row>> {
         at_most_one(self.query(sql).await?)
@@ -373,16 +373,14 @@ pub(crate) fn rows_as<T: FromRow>(rows: Vec<Row>) -> Result<Vec<T>> {
 pub(crate) fn exactly_one(rows: Vec<Row>) -> Result<Row> {
     match at_most_one(rows)? {
         Some(row) => Ok(row),
-        None => Err(Error::usage("the query returned no row, one was expected")),
+        None => Err(Error::row_count(0)),
     }
 }
 
 pub(crate) fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>> {
     let n = rows.len();
     if n > 1 {
-        return Err(Error::usage(format!(
-            "the query returned {n} rows, at most one was expected"
-        )));
+        return Err(Error::row_count(n));
     }
     Ok(rows.into_iter().next())
 }

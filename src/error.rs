@@ -44,6 +44,9 @@ pub enum ErrorKind {
     Closed,
     /// A queue bound was reached; the request was refused without being queued.
     QueueFull,
+    /// `query_one` found no row, or `query_one` / `query_opt` found more than one
+    /// ([`Error::is_no_row`] tells which).
+    RowCount,
     /// The connection was lost while a transaction was open: the transaction is gone (the
     /// server rolled it back) and the statement was not sent again.
     TransactionAborted,
@@ -111,6 +114,7 @@ struct Inner {
     server: Option<ServerError>,
     query: Option<String>,
     may_have_executed: bool,
+    rows_found: Option<usize>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -122,6 +126,7 @@ impl Error {
             server: None,
             query: None,
             may_have_executed: false,
+            rows_found: None,
             source: None,
         }))
     }
@@ -172,6 +177,17 @@ impl Error {
     pub(crate) fn transaction_aborted(may_have_executed: bool) -> Self {
         let mut e = Error::new(ErrorKind::TransactionAborted);
         e.0.may_have_executed = may_have_executed;
+        e
+    }
+
+    pub(crate) fn row_count(found: usize) -> Self {
+        let mut e = Error::new(ErrorKind::RowCount);
+        e.0.detail = Some(if found == 0 {
+            "the query returned no row, one was expected".to_string()
+        } else {
+            format!("the query returned {found} rows, at most one was expected")
+        });
+        e.0.rows_found = Some(found);
         e
     }
 
@@ -232,6 +248,12 @@ impl Error {
         self.0.may_have_executed
     }
 
+    /// For [`ErrorKind::RowCount`]: true when the query returned no row (`query_one` on an
+    /// empty result), e.g. to answer "not found".
+    pub fn is_no_row(&self) -> bool {
+        self.0.rows_found == Some(0)
+    }
+
     /// True when the connection cannot be used after this error (it is closed and reopened).
     pub fn is_fatal(&self) -> bool {
         matches!(
@@ -285,6 +307,7 @@ impl fmt::Display for Error {
             ErrorKind::Closed => "client closed",
             ErrorKind::QueueFull => "queue full",
             ErrorKind::TransactionAborted => "transaction aborted",
+            ErrorKind::RowCount => "unexpected number of rows",
             ErrorKind::Tls => "TLS error",
         };
         f.write_str(what)?;

@@ -39,10 +39,6 @@ const UNAVAILABLE_CODES: &[u16] = &[
     4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL)
 ];
 
-/// How the usage error of `query_one` for an empty result begins (see `client::exactly_one`;
-/// the unit test below builds the error there, so a change of wording fails it).
-const NO_ROW: &str = "invalid use: the query returned no row";
-
 impl Error {
     fn http_status(&self) -> StatusCode {
         match self.kind() {
@@ -58,7 +54,7 @@ impl Error {
                 Some(c) if UNAVAILABLE_CODES.contains(&c) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            ErrorKind::Usage if self.to_string().starts_with(NO_ROW) => StatusCode::NOT_FOUND,
+            ErrorKind::RowCount if self.is_no_row() => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,10 +79,10 @@ fn category(status: StatusCode) -> &'static str {
 /// | error | status |
 /// |---|---|
 /// | server error 1062, 1022, 1586 (duplicate key), 1451 (row is still referenced) | `409 Conflict` |
-/// | [`ErrorKind::Usage`] from `query_one` when the query returned no row | `404 Not Found` |
+/// | [`ErrorKind::RowCount`] from `query_one` when the query returned no row ([`Error::is_no_row`]) | `404 Not Found` |
 /// | server error caused by the data: 1048 (NULL in a `NOT NULL` column), 1264 (out of range), 1265, 1292, 1366, 1367 (bad or truncated value), 1406 (too long), 1452 (referenced row missing), 3819, 4025 (`CHECK` constraint) | `400 Bad Request` |
 /// | [`ErrorKind::Io`], [`ErrorKind::ConnectionLost`], [`ErrorKind::Timeout`], [`ErrorKind::QueueFull`], [`ErrorKind::Closed`], [`ErrorKind::TransactionAborted`]; server errors 1040 (too many connections), 1053 (shutdown), 1205 (lock wait timeout), 1213 (deadlock), 1927 (connection killed), 4031 (idle timeout) | `503 Service Unavailable` |
-/// | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Tls`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], other usage errors) | `500 Internal Server Error` |
+/// | anything else (other server errors, [`ErrorKind::Auth`], [`ErrorKind::Tls`], [`ErrorKind::Config`], [`ErrorKind::Decode`], [`ErrorKind::Protocol`], [`ErrorKind::Usage`], more than one row for `query_one`) | `500 Internal Server Error` |
 ///
 /// The response body is a short JSON object naming the category only, e.g.
 /// `{"error":"conflict"}`: it never contains the SQL text, the server's message (which may quote

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 use actix::ArbiterHandle;
 use tokio::sync::{oneshot, Notify};
 
+use crate::client::{at_most_one, exactly_one, rows_as};
+use crate::from_row::FromRow;
+use crate::params::Params;
+use crate::statement::Statement;
 use crate::actor::messages::{ConnectionInfo, ConnectionState, ConnectionStats};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -425,6 +429,93 @@ impl Pool {
     pub async fn execute(&self, sql: impl Into<String>) -> Result<ExecResult> {
         let sql = sql.into();
         self.dispatch(move |c| async move { c.execute(sql).await })
+            .await
+    }
+
+    /// As [`Client::query_with`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::query`] and [`Client::query_with`].
+    pub async fn query_with(&self, sql: impl Into<String>, params: impl Params) -> Result<Vec<Row>> {
+        let (sql, params) = (sql.into(), params.into_values());
+        self.dispatch(move |c| async move { c.query_with(sql, params).await })
+            .await
+    }
+
+    /// As [`Client::execute_with`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::query`] and [`Client::execute_with`].
+    pub async fn execute_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<ExecResult> {
+        let (sql, params) = (sql.into(), params.into_values());
+        self.dispatch(move |c| async move { c.execute_with(sql, params).await })
+            .await
+    }
+
+    /// As [`Client::query_as`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pool::query`], plus conversion errors.
+    pub async fn query_as<T: FromRow>(&self, sql: impl Into<String>) -> Result<Vec<T>> {
+        rows_as(self.query(sql).await?)
+    }
+
+    /// As [`Client::query_one`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_one`].
+    pub async fn query_one(&self, sql: impl Into<String>) -> Result<Row> {
+        exactly_one(self.query(sql).await?)
+    }
+
+    /// As [`Client::query_opt`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::query_opt`].
+    pub async fn query_opt(&self, sql: impl Into<String>) -> Result<Option<Row>> {
+        at_most_one(self.query(sql).await?)
+    }
+
+    /// Prepares a statement (on the least-loaded connection). The handle works on every
+    /// connection of the pool: each prepares it in its own cache on first use.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::prepare`].
+    pub async fn prepare(&self, sql: impl Into<String>) -> Result<Statement> {
+        let sql = sql.into();
+        self.dispatch(move |c| async move { c.prepare(sql).await })
+            .await
+    }
+
+    /// As [`Client::exec`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec`].
+    pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
+        let (stmt, params) = (stmt.clone(), params.into_values());
+        self.dispatch(move |c| async move { c.exec(&stmt, params).await })
+            .await
+    }
+
+    /// As [`Client::exec_drop`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec`].
+    pub async fn exec_drop(&self, stmt: &Statement, params: impl Params) -> Result<ExecResult> {
+        let (stmt, params) = (stmt.clone(), params.into_values());
+        self.dispatch(move |c| async move { c.exec_drop(&stmt, params).await })
             .await
     }
 
