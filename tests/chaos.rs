@@ -10,6 +10,8 @@
 //! - `should_refuse_past_the_bounds_at_once_and_never_exceed_max_size`: more senders than the
 //!   queues allow get `QueueFull` at once; queues and waiters stay within their bounds; the
 //!   server never sees more than `max_size` connections.
+//! - `should_not_replace_a_healthy_connection_when_its_reset_is_refused_as_queue_full`
+//!   (ignored): a known defect the overload run shows as replaced connections.
 //!
 //! Each test prints a summary line (`chaos ...`, `overload ...`); `docs/reliability.md`
 //! ("Figures") records them. The servers are private to this binary (they get killed), started
