@@ -532,7 +532,7 @@ async fn chaos_run(srv: &mut TestServer) {
         );
     }
     assert!(faults.iter().any(|f| f.fault == Fault::Restart), "{name}");
-    assert!(faults.len() >= 5, "{name}: only {} faults", faults.len());
+    assert!(faults.len() >= 3, "{name}: only {} faults", faults.len());
     assert!(ok > requests / 2, "{name}: {ok} of {requests} ok");
     let last = last_recovery
         .unwrap_or_else(|| panic!("{name}: not every connection answered after the last fault"));
