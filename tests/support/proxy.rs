@@ -28,6 +28,12 @@ struct Control {
     half_close: AtomicBool,
     accepted: AtomicUsize,
     active: AtomicUsize,
+    /// Most connections open at once so far.
+    max_active: AtomicUsize,
+    /// Connections ended by `cut_all`.
+    cut: AtomicUsize,
+    /// Connections whose upstream connect failed (server down).
+    upstream_failures: AtomicUsize,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
     conns: Mutex<Vec<JoinHandle<()>>>,
@@ -71,9 +77,11 @@ impl Proxy {
                 let wake_rx = wake_rx.clone();
                 let handle = tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
+                        ctl.upstream_failures.fetch_add(1, Ordering::SeqCst);
                         return;
                     };
-                    ctl.active.fetch_add(1, Ordering::SeqCst);
+                    let now = ctl.active.fetch_add(1, Ordering::SeqCst) + 1;
+                    ctl.max_active.fetch_max(now, Ordering::SeqCst);
                     let _guard = ActiveGuard(ctl.clone());
                     let _ = client.set_nodelay(true);
                     let _ = server.set_nodelay(true);
@@ -87,7 +95,10 @@ impl Proxy {
                         _ = down => {}
                     }
                 });
-                accept_ctl.conns.lock().unwrap().push(handle);
+                let mut conns = accept_ctl.conns.lock().unwrap();
+                // Forget connections that ended, so a long run keeps a short list.
+                conns.retain(|h| !h.is_finished());
+                conns.push(handle);
             }
         });
         Proxy {
@@ -113,6 +124,29 @@ impl Proxy {
         self.ctl.active.load(Ordering::SeqCst)
     }
 
+    /// Most connections open at once since the start (or the last
+    /// [`reset_max_active`](Self::reset_max_active)).
+    pub fn max_active(&self) -> usize {
+        self.ctl.max_active.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting [`max_active`](Self::max_active) again from the connections open now.
+    pub fn reset_max_active(&self) {
+        self.ctl
+            .max_active
+            .store(self.ctl.active.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// Connections ended by [`cut_all`](Self::cut_all) so far.
+    pub fn cut(&self) -> usize {
+        self.ctl.cut.load(Ordering::SeqCst)
+    }
+
+    /// Accepted connections dropped because the upstream server could not be reached.
+    pub fn upstream_failures(&self) -> usize {
+        self.ctl.upstream_failures.load(Ordering::SeqCst)
+    }
+
     /// Bytes forwarded client → server and server → client.
     pub fn bytes(&self) -> (u64, u64) {
         (
@@ -124,6 +158,9 @@ impl Proxy {
     /// Closes every open connection at once (both sides see the connection end).
     pub fn cut_all(&self) {
         for h in self.ctl.conns.lock().unwrap().drain(..) {
+            if !h.is_finished() {
+                self.ctl.cut.fetch_add(1, Ordering::SeqCst);
+            }
             h.abort();
         }
     }
