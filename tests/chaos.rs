@@ -760,12 +760,9 @@ async fn should_refuse_past_the_bounds_at_once_and_never_exceed_max_size() {
     }
 }
 
-/// A lease returned while its connection's queue is full: the reset is refused locally with
-/// `QueueFull` (nothing reached the server, the connection is fine), yet the pool replaces the
-/// connection, so under overload every such return costs a close and a new connect.
+/// A lease returned while its connection's queue is full: the reset must still be queued (the
+/// bound never refuses a reset), so the healthy connection is not replaced.
 #[actix_rt::test]
-#[ignore = "client bug: Inner::return_lease (src/pool/mod.rs) replaces a healthy connection \
-            when its reset is refused with QueueFull"]
 async fn should_not_replace_a_healthy_connection_when_its_reset_is_refused_as_queue_full() {
     let servers = private_servers().await;
     let Some(srv) = servers.first() else {

@@ -345,3 +345,35 @@ async fn should_abort_a_transaction_whose_idle_connection_is_killed() {
         assert!(keys(&c, &t).await.is_empty(), "{}", srv.name);
     }
 }
+
+#[actix_rt::test]
+async fn should_finish_a_transaction_while_the_queue_is_full() {
+    for srv in servers() {
+        let c = Client::new(
+            Opts::from_url(&srv.url_with_db("actix_test"))
+                .unwrap()
+                .with_max_queue(2),
+        );
+        let t = fresh_table(srv, "full_queue").await;
+        let tx = c.begin().await.unwrap();
+        // Other senders fill the queue behind the transaction.
+        let waiting: Vec<_> = (0..2)
+            .map(|i| {
+                let c = c.clone();
+                actix_rt::spawn(async move { c.query(format!("SELECT {i}")).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let e = c.query("SELECT 'refused'").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::QueueFull, "{}: {e}", srv.name);
+        // The transaction's own statements and its end still get through.
+        tx.execute(format!("INSERT INTO {t} VALUES ('in-tx')"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        assert_eq!(keys(&c, &t).await, ["in-tx"], "{}", srv.name);
+    }
+}

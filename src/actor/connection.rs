@@ -477,7 +477,12 @@ impl Connection {
                     .with_detail("the connection was lost earlier in this transaction"));
             }
         }
-        if self.queue.len() >= self.opts.max_queue() {
+        // The bound keeps new work out; it never refuses what lets queued work go on: the
+        // open transaction's own statements (its COMMIT frees the connection), the release
+        // of a transaction, and a session reset (a pool returning a lease).
+        let unblocks = matches!(cmd, Command::Release(_) | Command::ResetConnection)
+            || (o.txn.is_some() && o.txn == self.active_txn);
+        if !unblocks && self.queue.len() >= self.opts.max_queue() {
             return Err(Error::new(ErrorKind::QueueFull).with_detail(format!(
                 "{} commands are already queued on this connection",
                 self.queue.len()

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 use actix::ArbiterHandle;
 use tokio::sync::{oneshot, Notify};
 
-use crate::client::{at_most_one, exactly_one, rows_as};
-use crate::from_row::FromRow;
-use crate::params::Params;
-use crate::statement::Statement;
 use crate::actor::messages::{ConnectionInfo, ConnectionState, ConnectionStats};
 use crate::client::Client;
+use crate::client::{at_most_one, exactly_one, rows_as};
 use crate::error::{Error, ErrorKind, Result};
+use crate::from_row::FromRow;
 use crate::opts::Opts;
+use crate::params::Params;
 use crate::row::{ExecResult, QueryResult, Row};
+use crate::statement::Statement;
 
 pub use lease::PooledConn;
 pub use opts::PoolOpts;
@@ -437,7 +437,11 @@ impl Pool {
     /// # Errors
     ///
     /// As [`Pool::query`] and [`Client::query_with`].
-    pub async fn query_with(&self, sql: impl Into<String>, params: impl Params) -> Result<Vec<Row>> {
+    pub async fn query_with(
+        &self,
+        sql: impl Into<String>,
+        params: impl Params,
+    ) -> Result<Vec<Row>> {
         let (sql, params) = (sql.into(), params.into_values());
         self.dispatch(move |c| async move { c.query_with(sql, params).await })
             .await
