@@ -1,7 +1,6 @@
 //! The service of the `actix_web_app` example: routes, handlers, and the error type. The
 //! example's `main` and `tests/example_actix_web.rs` both build the app from [`configure`].
-use actix_mysql::protocol::value::escape::{interpolate, EscapeContext};
-use actix_mysql::{FromRow, Params, Pool};
+use actix_mysql::{FromRow, Pool};
 use actix_web::http::StatusCode;
 use actix_web::{error, web, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
@@ -122,16 +121,6 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Builds a statement with `?` placeholders replaced by escaped literals, for the pool's
-/// dispatched `query`/`execute`, which take SQL text only. (On a `Client` or a lease from
-/// `pool.get()`, `query_with`/`execute_with` do the same with the session's own character set
-/// and `sql_mode`; this service keeps the client default `utf8mb4` and does not set
-/// `NO_BACKSLASH_ESCAPES`.)
-fn sql(stmt: &str, params: impl Params) -> Result<String, ApiError> {
-    interpolate(stmt, &params.into_values(), &EscapeContext::new("utf8mb4"))
-        .map_err(|_| ApiError::BadRequest("parameter cannot be sent"))
-}
-
 fn validate(item: &NewItem) -> Result<(), ApiError> {
     let name = item.name.trim();
     if name.is_empty() {
@@ -145,11 +134,10 @@ fn validate(item: &NewItem) -> Result<(), ApiError> {
 
 async fn fetch(pool: &Pool, id: u64) -> Result<Item, ApiError> {
     let row = pool
-        .query_first(sql(
-            "SELECT id, name, quantity FROM items WHERE id = ?",
-            (id,),
-        )?)
+        .query_with("SELECT id, name, quantity FROM items WHERE id = ?", (id,))
         .await?
+        .into_iter()
+        .next()
         .ok_or(ApiError::NotFound)?;
     Ok(Item::from_row(row)?)
 }
@@ -169,10 +157,10 @@ async fn create(pool: web::Data<Pool>, body: web::Json<NewItem>) -> Result<HttpR
     validate(&body)?;
     let name = body.name.trim();
     let res = pool
-        .execute(sql(
+        .execute_with(
             "INSERT INTO items (name, quantity) VALUES (?, ?)",
             (name, body.quantity),
-        )?)
+        )
         .await?;
     let item = Item {
         id: res.insert_id,
@@ -195,10 +183,10 @@ async fn update(
 ) -> Result<web::Json<Item>, ApiError> {
     validate(&body)?;
     let id = id.into_inner();
-    pool.execute(sql(
+    pool.execute_with(
         "UPDATE items SET name = ?, quantity = ? WHERE id = ?",
         (body.name.trim(), body.quantity, id),
-    )?)
+    )
     .await?;
     // `affected_rows` is 0 both for a missing row and for an update that changed nothing, so
     // read the row back: that tells the two apart and returns what is stored.
@@ -207,7 +195,7 @@ async fn update(
 
 async fn delete(pool: web::Data<Pool>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
     let res = pool
-        .execute(sql("DELETE FROM items WHERE id = ?", (id.into_inner(),))?)
+        .execute_with("DELETE FROM items WHERE id = ?", (id.into_inner(),))
         .await?;
     if res.affected_rows == 0 {
         return Err(ApiError::NotFound);
