@@ -718,8 +718,10 @@ async fn overload_run(srv: &TestServer) {
         "{name}: refusals took {p99:?} (p99)"
     );
     assert!(max < OVERLOAD_TIMEOUT / 2, "{name}: a refusal took {max:?}");
+    // The bound refuses new work; a lease's reset on return still gets in (one per
+    // connection), so that returning a lease never costs a healthy connection.
     assert!(
-        max_queued <= OVERLOAD_POOL * OVERLOAD_QUEUE,
+        max_queued <= OVERLOAD_POOL * (OVERLOAD_QUEUE + 1),
         "{name}: {max_queued} queued"
     );
     assert!(max_waiters <= OVERLOAD_WAITERS, "{name}: {max_waiters}");
