@@ -1,7 +1,8 @@
 //! Side-by-side benchmarks: actix-mysql, mysql_async, sqlx and a raw client that sends
 //! pre-encoded packets and decodes nothing. See `docs/benchmarks.md`.
 //!
-//! Usage: `actix-mysql-bench [--rounds N] [--only w1,w2,...] [--pinned-only|--unpinned-only]`.
+//! Usage: `actix-mysql-bench [--rounds N] [--only w1,w2,...,m1,m2] [--clients raw,sqlx,...]
+//! [--scale N] [--pinned-only|--unpinned-only]`.
 //! Environment: as for the test servers (`MYSQL_TEST_URLS`, `ACTIX_MYSQL_SERVERS`).
 #[path = "../../tests/support/server.rs"]
 mod server;
@@ -26,6 +27,8 @@ use raw::Raw;
 struct Counting;
 static COUNT: AtomicBool = AtomicBool::new(false);
 static HEAP: AtomicIsize = AtomicIsize::new(0);
+/// Divides the number of operations of W1-W3 and W5 (for profiling runs).
+static SCALE: AtomicIsize = AtomicIsize::new(1);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
@@ -116,11 +119,17 @@ impl W {
         }
     }
     fn ops(self) -> u64 {
-        match self {
+        let scale = SCALE.load(Ordering::Relaxed) as u64;
+        let n = match self {
             W::W1 | W::W2 => 20_000,
             W::W3 => 50_000,
             W::W4Bin | W::W4Text => 3 * W4_ROWS as u64,
             W::W5 => 10_000,
+        };
+        if matches!(self, W::W4Bin | W::W4Text) {
+            n
+        } else {
+            n / scale
         }
     }
 }
@@ -630,22 +639,23 @@ struct Table {
     rows: Vec<(C, f64, f64, f64, f64)>, // client, ops/s, cpu us/op, min ops/s, max ops/s
 }
 
-async fn run_table(ctx: &mut Ctx, ws: &[W], rounds: usize) -> Vec<Table> {
+async fn run_table(ctx: &mut Ctx, ws: &[W], rounds: usize, clients: &[C]) -> Vec<Table> {
     let mut out = Vec::new();
     for &w in ws {
         // Warm-up: one untimed run of each client (statement caches, pools, buffers).
-        for c in C::ALL {
+        for &c in clients {
             ctx.run(w, c).await;
         }
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); C::ALL.len()];
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); clients.len()];
         for _ in 0..rounds {
-            for (i, c) in C::ALL.into_iter().enumerate() {
+            for (i, &c) in clients.iter().enumerate() {
                 let s = measure(ctx.run(w, c)).await;
                 samples[i].push(s);
             }
         }
-        let rows = C::ALL
-            .into_iter()
+        let rows = clients
+            .iter()
+            .copied()
             .zip(samples)
             .map(|(c, s)| {
                 let rates: Vec<f64> = s.iter().map(|s| s.ops as f64 / s.wall.as_secs_f64()).collect();
@@ -666,7 +676,8 @@ async fn run_table(ctx: &mut Ctx, ws: &[W], rounds: usize) -> Vec<Table> {
 }
 
 fn print_table(t: &Table) {
-    let get = |c: C| t.rows.iter().find(|r| r.0 == c).unwrap();
+    let nan = (C::Raw, f64::NAN, f64::NAN, 0.0, 0.0);
+    let get = |c: C| *t.rows.iter().find(|r| r.0 == c).unwrap_or(&nan);
     let actix = get(C::Actix);
     let raw = get(C::Raw);
     let my = get(C::MysqlAsync);
@@ -825,6 +836,7 @@ fn main() {
     let mut rounds = 3;
     let mut only: Option<Vec<String>> = None;
     let mut modes = vec!["unpinned", "pinned"];
+    let mut clients = C::ALL.to_vec();
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -834,6 +846,14 @@ fn main() {
             }
             "--only" => {
                 only = Some(args[i + 1].split(',').map(String::from).collect());
+                i += 1;
+            }
+            "--clients" => {
+                clients = args[i + 1].split(',').map(C::parse).collect();
+                i += 1;
+            }
+            "--scale" => {
+                SCALE.store(args[i + 1].parse().unwrap(), Ordering::Relaxed);
                 i += 1;
             }
             "--pinned-only" => modes = vec!["pinned"],
@@ -863,6 +883,7 @@ fn main() {
 
     actix_rt::System::new().block_on({
         let t = t.clone();
+        let clients = clients.clone();
         async move {
             setup(&t).await;
             let mut ctx = Ctx::new(t).await;
@@ -875,7 +896,7 @@ fn main() {
                 }
                 println!("\n## {mode} (client and server on CPUs {cpus}), {rounds} rounds, medians");
                 if !ws.is_empty() {
-                    run_table(&mut ctx, &ws, rounds).await;
+                    run_table(&mut ctx, &ws, rounds, &clients).await;
                 }
             }
             pin_self(&all_cpus);
@@ -894,7 +915,7 @@ fn main() {
             if !wanted(what) {
                 continue;
             }
-            for c in C::ALL {
+            for &c in &clients {
                 let out = std::process::Command::new(&exe)
                     .args([what, c.name(), &t.port.to_string()])
                     .env("BENCH_USER", &t.user)
