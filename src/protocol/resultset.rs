@@ -132,8 +132,11 @@ const COLUMN_CACHE_MAX_BYTES: usize = 16 * 1024;
 /// thread and so the cache; it holds at most [`COLUMN_CACHE_ENTRIES`] sets of at most
 /// [`COLUMN_CACHE_MAX_BYTES`] each, most recently used first.
 struct ColumnSetCache {
-    entries: Vec<(Box<[u8]>, Arc<[Column]>)>,
+    entries: Vec<CachedColumnSet>,
 }
+
+/// The definition packets of a column set and the columns they parse to.
+type CachedColumnSet = (Box<[u8]>, Arc<[Column]>);
 
 thread_local! {
     static COLUMN_SETS: std::cell::RefCell<ColumnSetCache> =
