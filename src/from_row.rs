@@ -133,10 +133,10 @@ impl FromRow for Vec<Value> {
 
 /// The values of a row taken out one by one in column order, converted without copying them.
 ///
-/// Keeps the column names so that a failed conversion can name its column once the row has been
-/// consumed.
+/// Keeps the (shared) column definitions so that a failed conversion can name its column once
+/// the row has been consumed.
 struct Positional {
-    names: Vec<String>,
+    columns: std::sync::Arc<[crate::protocol::resultset::Column]>,
     values: std::vec::IntoIter<Value>,
     next: usize,
 }
@@ -147,10 +147,10 @@ impl Positional {
         if row.len() != expected {
             return Err(Error::usage(arity_message(expected, row.len())));
         }
-        let names = row.columns().iter().map(|c| c.name.clone()).collect();
+        let (columns, values) = row.into_parts();
         Ok(Positional {
-            names,
-            values: row.into_values().into_iter(),
+            columns,
+            values: values.into_iter(),
             next: 0,
         })
     }
@@ -160,7 +160,7 @@ impl Positional {
         let i = self.next;
         self.next += 1;
         let value = self.values.next().unwrap_or(Value::Null);
-        decode_at(&self.names, i, value)
+        decode_at(&self.columns, i, value)
     }
 }
 
@@ -173,11 +173,15 @@ fn arity_message(expected: usize, actual: usize) -> String {
     )
 }
 
-/// Converts `value`, the value of column `i`, naming that column (by its name in `names`) in
+/// Converts `value`, the value of column `i`, naming that column (by its name in `columns`) in
 /// the error.
-fn decode_at<T: FromValue>(names: &[String], i: usize, value: Value) -> Result<T> {
-    T::from_value(value).map_err(|e| match names.get(i) {
-        Some(name) => Error::decode(name, e),
+fn decode_at<T: FromValue>(
+    columns: &[crate::protocol::resultset::Column],
+    i: usize,
+    value: Value,
+) -> Result<T> {
+    T::from_value(value).map_err(|e| match columns.get(i) {
+        Some(col) => Error::decode(&col.name, e),
         None => Error::decode(&format!("#{i}"), e),
     })
 }

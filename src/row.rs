@@ -84,6 +84,11 @@ impl Row {
         self.values
     }
 
+    /// Consumes the row, returning the shared column definitions and its values.
+    pub(crate) fn into_parts(self) -> (Arc<[Column]>, Vec<Value>) {
+        (self.columns, self.values)
+    }
+
     /// The value of a column converted to `T`.
     ///
     /// # Panics

@@ -113,6 +113,75 @@ pub fn decode_row(payload: &Bytes, columns: &[Column]) -> Result<Vec<Value>, Pro
     Ok(values)
 }
 
+/// Column definitions whose raw bytes are preallocated at most when a result set starts (the
+/// count comes from the peer).
+const PREALLOCATE_COLUMNS: usize = 64;
+
+/// Column sets remembered per thread.
+const COLUMN_CACHE_ENTRIES: usize = 32;
+/// Largest column set (bytes of its definition packets) that is remembered.
+const COLUMN_CACHE_MAX_BYTES: usize = 16 * 1024;
+
+/// The column sets of recent result sets on this thread, keyed by the bytes of their definition
+/// packets.
+///
+/// A statement run again (a prepared statement above all: the server sends its column
+/// definitions with every execution) sends byte-identical definitions; parsing them again would
+/// allocate five strings per column per execution. Identical bytes parse to identical columns,
+/// so a hit hands out the same `Arc<[Column]>`. Connection actors of one arbiter share the
+/// thread and so the cache; it holds at most [`COLUMN_CACHE_ENTRIES`] sets of at most
+/// [`COLUMN_CACHE_MAX_BYTES`] each, most recently used first.
+struct ColumnSetCache {
+    entries: Vec<CachedColumnSet>,
+}
+
+/// The definition packets of a column set and the columns they parse to.
+type CachedColumnSet = (Box<[u8]>, Arc<[Column]>);
+
+thread_local! {
+    static COLUMN_SETS: std::cell::RefCell<ColumnSetCache> =
+        const { std::cell::RefCell::new(ColumnSetCache { entries: Vec::new() }) };
+}
+
+impl ColumnSetCache {
+    /// The columns of `raw` (definition packets, each preceded by its length as `u32` LE),
+    /// from the cache or parsed.
+    fn columns(raw: Vec<u8>) -> Result<Arc<[Column]>, ProtocolError> {
+        let hit = COLUMN_SETS.with(|c| {
+            let mut c = c.borrow_mut();
+            let i = c.entries.iter().position(|(k, _)| **k == *raw)?;
+            if i > 0 {
+                let e = c.entries.remove(i);
+                c.entries.insert(0, e);
+            }
+            c.entries.first().map(|(_, cols)| cols.clone())
+        });
+        if let Some(columns) = hit {
+            return Ok(columns);
+        }
+        let mut columns = Vec::new();
+        let mut rest = raw.as_slice();
+        while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+            let len = u32::from_le_bytes(*len) as usize;
+            let (payload, tail) = tail
+                .split_at_checked(len)
+                .ok_or(ProtocolError::Truncated("column definition"))?;
+            columns.push(Column::parse(payload)?);
+            rest = tail;
+        }
+        let columns: Arc<[Column]> = columns.into();
+        if raw.len() <= COLUMN_CACHE_MAX_BYTES {
+            COLUMN_SETS.with(|c| {
+                let mut c = c.borrow_mut();
+                c.entries.truncate(COLUMN_CACHE_ENTRIES - 1);
+                c.entries
+                    .insert(0, (raw.into_boxed_slice(), columns.clone()));
+            });
+        }
+        Ok(columns)
+    }
+}
+
 /// What one packet of a text-protocol response meant.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -141,11 +210,9 @@ pub enum QueryEvent {
 enum State {
     /// The first packet of a (possibly further) response.
     Start,
-    /// Column definitions: `remaining` more to read.
-    Columns {
-        remaining: usize,
-        columns: Vec<Column>,
-    },
+    /// Column definitions: `remaining` more to read; those read so far are kept as bytes
+    /// (see [`ColumnSetCache`]).
+    Columns { remaining: usize, raw: Vec<u8> },
     /// The legacy EOF packet that ends the column definitions.
     ColumnsEof(Arc<[Column]>),
     /// Rows until EOF/OK or ERR.
@@ -211,17 +278,15 @@ impl TextResultDecoder {
                     "expected OK after LOCAL INFILE data",
                 )),
             },
-            State::Columns {
-                remaining,
-                mut columns,
-            } => {
-                columns.push(Column::parse(&payload)?);
+            State::Columns { remaining, mut raw } => {
+                raw.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                raw.extend_from_slice(&payload);
                 let remaining = remaining.saturating_sub(1);
                 if remaining > 0 {
-                    self.state = State::Columns { remaining, columns };
+                    self.state = State::Columns { remaining, raw };
                     return Ok(None);
                 }
-                let columns: Arc<[Column]> = columns.into();
+                let columns = ColumnSetCache::columns(raw)?;
                 self.state = if self.deprecate_eof() {
                     State::Rows(columns.clone())
                 } else {
@@ -301,7 +366,7 @@ impl TextResultDecoder {
                 let count = count as usize;
                 self.state = State::Columns {
                     remaining: count,
-                    columns: Vec::with_capacity(count),
+                    raw: Vec::with_capacity(count.min(PREALLOCATE_COLUMNS) * 64),
                 };
                 Ok(None)
             }
@@ -878,6 +943,31 @@ mod tests {
             dec.feed(Bytes::from_static(b"\xfe\x00\x00\x02")),
             Err(ProtocolError::Truncated(_))
         ));
+    }
+
+    #[test]
+    fn repeated_column_sets_are_shared() {
+        let first = || {
+            let (events, _) = run(CAPS_NO_EOF, two_columns());
+            match &events[0] {
+                QueryEvent::Columns(c) => c.clone(),
+                e => panic!("{e:?}"),
+            }
+        };
+        let (a, b) = (first(), first());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a[1].name, "name");
+        let mut other = two_columns();
+        other[2] = coldef("other", 0xFD, 0, 45);
+        let (events, _) = run(CAPS_NO_EOF, other);
+        match &events[0] {
+            QueryEvent::Columns(c) => {
+                assert!(!Arc::ptr_eq(&a, c));
+                assert_eq!(c[1].name, "other");
+                assert_eq!(c[0], a[0]);
+            }
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]

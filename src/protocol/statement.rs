@@ -91,12 +91,16 @@ pub fn com_stmt_execute_with_long_data(
     if params.is_empty() {
         return Ok(());
     }
-    let mut bitmap = vec![0u8; param_null_bitmap_len(params.len())];
-    let mut types = Vec::with_capacity(params.len() * 2);
-    let mut values = BytesMut::new();
+    // The NULL bitmap and the types are written as zeros first and filled in while the values
+    // are appended after them: no buffer of their own.
+    let bitmap_at = dst.len();
+    dst.put_bytes(0, param_null_bitmap_len(params.len()));
+    dst.put_u8(1);
+    let types_at = dst.len();
+    dst.put_bytes(0, params.len() * 2);
     for (i, value) in params.iter().enumerate() {
         if value.is_null() {
-            if let Some(byte) = bitmap.get_mut(i / 8) {
+            if let Some(byte) = dst.get_mut(bitmap_at + i / 8) {
                 *byte |= 1 << (i % 8);
             }
         }
@@ -108,16 +112,13 @@ pub fn com_stmt_execute_with_long_data(
             };
             encode_param(&probe, &mut BytesMut::new())
         } else {
-            encode_param(value, &mut values)
+            encode_param(value, dst)
         };
-        types.push(ty as u8);
-        types.push(if unsigned { 0x80 } else { 0x00 });
+        if let Some(t) = dst.get_mut(types_at + 2 * i..types_at + 2 * i + 2) {
+            t[0] = ty as u8;
+            t[1] = if unsigned { 0x80 } else { 0x00 };
+        }
     }
-    dst.reserve(bitmap.len() + 1 + types.len() + values.len());
-    dst.put_slice(&bitmap);
-    dst.put_u8(1);
-    dst.put_slice(&types);
-    dst.put_slice(&values);
     Ok(())
 }
 
