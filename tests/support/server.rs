@@ -687,7 +687,38 @@ fn remove_stale(base: &Path) {
                 .map(|d| d.contains(&entry.path()))
                 .unwrap_or(true);
         if ours || !Path::new(&format!("/proc/{pid}")).exists() {
+            // Its watchdog did not run (killed with its session): stop the servers it left
+            // before removing their directory.
+            stop_recorded_servers(&entry.path());
             let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Kills the servers whose pids are recorded in `dir/server-*.pid`, if those processes are
+/// still database servers (a pid may have been reused).
+fn stop_recorded_servers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with("server-") && name.ends_with(".pid")) {
+            continue;
+        }
+        let Some(pid) = fs::read_to_string(entry.path())
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if matches!(comm.trim(), "mariadbd" | "mysqld") {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
