@@ -1624,6 +1624,14 @@ fn reply_future<T: 'static>(
     })
 }
 
+impl Connection {
+    /// Queues a command whose caller only learns whether it succeeded.
+    fn enqueue_unit(&mut self, cmd: Command, o: CmdOpts) -> ResponseFuture<Result<()>> {
+        let rx = self.enqueue(cmd, o);
+        reply_future(rx, |_| Ok(()))
+    }
+}
+
 fn into_results(reply: Reply) -> Vec<QueryResult> {
     match reply {
         Reply::Results(r) => r,
@@ -1726,8 +1734,7 @@ impl Handler<ResetConnection> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: ResetConnection, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::ResetConnection, CmdOpts::default());
-        reply_future(rx, |_| Ok(()))
+        self.enqueue_unit(Command::ResetConnection, CmdOpts::default())
     }
 }
 
@@ -1769,8 +1776,7 @@ impl Handler<ResetStatement> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: ResetStatement, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::ResetStmt(msg.sql), CmdOpts::default());
-        reply_future(rx, |_| Ok(()))
+        self.enqueue_unit(Command::ResetStmt(msg.sql), CmdOpts::default())
     }
 }
 
@@ -1778,8 +1784,7 @@ impl Handler<CloseStatement> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: CloseStatement, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(Command::CloseStmt(msg.sql), CmdOpts::default());
-        reply_future(rx, |_| Ok(()))
+        self.enqueue_unit(Command::CloseStmt(msg.sql), CmdOpts::default())
     }
 }
 
@@ -1808,14 +1813,11 @@ impl Handler<Claim> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: Claim, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(
-            Command::Claim(msg.0),
-            CmdOpts {
-                txn: Some(msg.0),
-                ..CmdOpts::default()
-            },
-        );
-        reply_future(rx, |_| Ok(()))
+        let o = CmdOpts {
+            txn: Some(msg.0),
+            ..CmdOpts::default()
+        };
+        self.enqueue_unit(Command::Claim(msg.0), o)
     }
 }
 
@@ -1823,14 +1825,11 @@ impl Handler<Release> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: Release, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(
-            Command::Release(msg.0),
-            CmdOpts {
-                txn: Some(msg.0),
-                ..CmdOpts::default()
-            },
-        );
-        reply_future(rx, |_| Ok(()))
+        let o = CmdOpts {
+            txn: Some(msg.0),
+            ..CmdOpts::default()
+        };
+        self.enqueue_unit(Command::Release(msg.0), o)
     }
 }
 
