@@ -285,6 +285,25 @@ enum ReplyDecoder {
     Simple,
 }
 
+impl ReplyDecoder {
+    /// A decoder of result sets and OKs (text or binary rows), streaming its rows when
+    /// `streaming`.
+    fn results(
+        decoder: TextResultDecoder,
+        stream: Option<PollSender<Result<Row>>>,
+        streaming: bool,
+    ) -> Self {
+        ReplyDecoder::Text {
+            decoder,
+            results: Vec::new(),
+            current: None,
+            infile_error: None,
+            stream,
+            streaming,
+        }
+    }
+}
+
 /// What the driver must do after a packet.
 enum Next {
     Continue,
@@ -681,20 +700,12 @@ impl Connection {
         }
         // Commands of the lost transaction never run on the new connection (its `Release`
         // stays queued to clean up).
-        let (aborted, kept): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(|p| {
+        self.abort_queued(|p| {
             let of_active =
                 active.is_some() && p.txn == active && !matches!(p.cmd, Command::Release(_));
             let of_raw = raw_trans && p.in_trans && p.txn.is_none();
             of_active || of_raw
         });
-        self.queue = kept;
-        for p in aborted {
-            let mut e = Error::transaction_aborted(false);
-            if let Some(sql) = p.cmd.sql() {
-                e = e.with_query(sql);
-            }
-            p.fail(e);
-        }
         if !self.queue.is_empty() {
             tracing::info!(
                 queued = self.queue.len(),
@@ -737,14 +748,7 @@ impl Connection {
         let streaming = pending.stream.is_some();
         let rows_to = pending.stream.take().map(PollSender::new);
         let text = |decoder: TextResultDecoder, stream: Option<PollSender<Result<Row>>>| {
-            ReplyDecoder::Text {
-                decoder,
-                results: Vec::new(),
-                current: None,
-                infile_error: None,
-                stream,
-                streaming,
-            }
+            ReplyDecoder::results(decoder, stream, streaming)
         };
         let refuse = |pending: Pending, e: Error| {
             let e = match pending.cmd.sql() {
@@ -934,16 +938,23 @@ impl Connection {
         // on a new connection as if nothing happened.
         if let Some(t) = self.active_txn.take() {
             self.aborted_txns.insert(t);
-            let (aborted, kept): (VecDeque<_>, VecDeque<_>) = self
-                .queue
-                .drain(..)
-                .partition(|p| p.txn == Some(t) && !matches!(p.cmd, Command::Release(_)));
-            self.queue = kept;
-            for p in aborted {
-                p.fail(Error::transaction_aborted(false));
-            }
+            self.abort_queued(|p| p.txn == Some(t) && !matches!(p.cmd, Command::Release(_)));
         } else if raw_trans {
             self.raw_txn_lost = true;
+        }
+    }
+
+    /// Fails the queued commands of a lost transaction (those `lost` selects) as aborted; they
+    /// never run on a new connection.
+    fn abort_queued(&mut self, lost: impl Fn(&Pending) -> bool) {
+        let (aborted, kept): (VecDeque<_>, VecDeque<_>) = self.queue.drain(..).partition(lost);
+        self.queue = kept;
+        for p in aborted {
+            let mut e = Error::transaction_aborted(false);
+            if let Some(sql) = p.cmd.sql() {
+                e = e.with_query(sql);
+            }
+            p.fail(e);
         }
     }
 
@@ -1184,14 +1195,11 @@ impl Connection {
                 };
                 match encode_exec(prepared.statement_id, values, params) {
                     Ok(payloads) => {
-                        inf.decoder = ReplyDecoder::Text {
-                            decoder: TextResultDecoder::new_binary(capabilities),
-                            results: Vec::new(),
-                            current: None,
-                            infile_error: None,
-                            stream: None,
-                            streaming: false,
-                        };
+                        inf.decoder = ReplyDecoder::results(
+                            TextResultDecoder::new_binary(capabilities),
+                            None,
+                            false,
+                        );
                         Next::SendCommands(payloads)
                     }
                     Err(e) => {
