@@ -1,6 +1,7 @@
 //! The public handle to a connection actor.
 use actix::{Addr, Supervisor};
 
+use crate::actor::connection::{call, ReplyTx};
 use crate::actor::messages::{
     Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
     GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection,
@@ -102,7 +103,7 @@ impl Client {
     /// message and this SQL when the server refuses the statement; the connection stays usable.
     /// Connection failures as described in [Behavior](Client#behavior).
     pub async fn query(&self, sql: impl Into<String>) -> Result<Vec<Row>> {
-        self.addr.send(Query::new(sql)).await?
+        call(&self.addr, Query::new(sql).into_command(), ReplyTx::Rows).await
     }
 
     /// Runs a query that is safe to send again if the connection is lost before its reply
@@ -112,7 +113,8 @@ impl Client {
     ///
     /// As [`Client::query`], except that a lost connection re-sends the query.
     pub async fn query_retry_safe(&self, sql: impl Into<String>) -> Result<Vec<Row>> {
-        self.addr.send(Query::new(sql).retry_safe(true)).await?
+        let msg = Query::new(sql).retry_safe(true);
+        call(&self.addr, msg.into_command(), ReplyTx::Rows).await
     }
 
     /// Runs a query and returns its first row, if any.
@@ -148,7 +150,8 @@ impl Client {
         sql: impl Into<String>,
         params: impl Params,
     ) -> Result<Vec<Row>> {
-        self.addr.send(Query::new(sql).bind(params)).await?
+        let msg = Query::new(sql).bind(params);
+        call(&self.addr, msg.into_command(), ReplyTx::Rows).await
     }
 
     /// Runs a query with `?` placeholders bound to `params` (see [`Client::query_with`]) and
@@ -162,7 +165,8 @@ impl Client {
         sql: impl Into<String>,
         params: impl Params,
     ) -> Result<Vec<QueryResult>> {
-        self.addr.send(QueryMulti::new(sql).bind(params)).await?
+        let msg = QueryMulti::new(sql).bind(params);
+        call(&self.addr, msg.into_command(), ReplyTx::Results).await
     }
 
     /// Runs a statement without rows with `?` placeholders bound to `params` (see
@@ -176,7 +180,8 @@ impl Client {
         sql: impl Into<String>,
         params: impl Params,
     ) -> Result<ExecResult> {
-        self.addr.send(Execute::new(sql).bind(params)).await?
+        let msg = Execute::new(sql).bind(params);
+        call(&self.addr, msg.into_command(), ReplyTx::Exec).await
     }
 
     /// Streams the rows of a query: see [`RowStream`]. The connection reads from the server
@@ -196,7 +201,12 @@ impl Client {
     ///
     /// [`ErrorKind::Server`](crate::ErrorKind::Server) for invalid SQL.
     pub async fn prepare(&self, sql: impl Into<String>) -> Result<Statement> {
-        self.addr.send(Prepare::new(sql)).await?
+        call(
+            &self.addr,
+            Prepare::new(sql).into_command(),
+            ReplyTx::Prepared,
+        )
+        .await
     }
 
     /// Runs a prepared statement with `params` (binary protocol) and returns the rows of its
@@ -208,7 +218,8 @@ impl Client {
     /// As [`Client::query`], plus [`ErrorKind::Usage`](crate::ErrorKind::Usage) for a wrong
     /// number of parameters.
     pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
-        Ok(first_rows(self.addr.send(Exec::new(stmt, params)).await??))
+        let msg = Exec::new(stmt, params);
+        call(&self.addr, msg.into_command(), ReplyTx::Rows).await
     }
 
     /// Runs a prepared statement without rows (INSERT, UPDATE, ...) and returns its outcome.
@@ -217,7 +228,8 @@ impl Client {
     ///
     /// As [`Client::exec`].
     pub async fn exec_drop(&self, stmt: &Statement, params: impl Params) -> Result<ExecResult> {
-        Ok(last_exec(self.addr.send(Exec::new(stmt, params)).await??))
+        let msg = Exec::new(stmt, params);
+        call(&self.addr, msg.into_command(), ReplyTx::Exec).await
     }
 
     /// Runs a prepared statement and converts every row with [`FromRow`].
@@ -291,7 +303,12 @@ impl Client {
     ///
     /// As [`Client::query`]; an error in a later statement fails the whole call.
     pub async fn query_multi(&self, sql: impl Into<String>) -> Result<Vec<QueryResult>> {
-        self.addr.send(QueryMulti::new(sql)).await?
+        call(
+            &self.addr,
+            QueryMulti::new(sql).into_command(),
+            ReplyTx::Results,
+        )
+        .await
     }
 
     /// Runs a statement without rows and returns its outcome: affected rows, insert id, info
@@ -301,7 +318,7 @@ impl Client {
     ///
     /// As [`Client::query`].
     pub async fn execute(&self, sql: impl Into<String>) -> Result<ExecResult> {
-        self.addr.send(Execute::new(sql)).await?
+        call(&self.addr, Execute::new(sql).into_command(), ReplyTx::Exec).await
     }
 
     /// Changes the default database; remembered across reconnects.

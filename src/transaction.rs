@@ -2,10 +2,11 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::actor::connection::{call, ReplyTx};
 use crate::actor::messages::{
     Claim, Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release,
 };
-use crate::client::{at_most_one, exactly_one, first_rows, last_exec, rows_as, Client};
+use crate::client::{at_most_one, exactly_one, rows_as, Client};
 use crate::error::Result;
 use crate::from_row::FromRow;
 use crate::params::Params;
@@ -185,7 +186,7 @@ impl Transaction<'_> {
     /// connection.
     pub async fn query(&self, sql: impl Into<String>) -> Result<Vec<Row>> {
         let msg = self.tag(Query::new(sql), Query::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Rows).await
     }
 
     /// Runs a query and converts every row with [`FromRow`].
@@ -222,7 +223,7 @@ impl Transaction<'_> {
     /// As [`Transaction::query`].
     pub async fn query_multi(&self, sql: impl Into<String>) -> Result<Vec<QueryResult>> {
         let msg = self.tag(QueryMulti::new(sql), QueryMulti::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Results).await
     }
 
     /// Runs a statement without rows in the transaction.
@@ -232,7 +233,7 @@ impl Transaction<'_> {
     /// As [`Transaction::query`].
     pub async fn execute(&self, sql: impl Into<String>) -> Result<ExecResult> {
         let msg = self.tag(Execute::new(sql), Execute::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Exec).await
     }
 
     /// As [`Client::query_with`], in the transaction.
@@ -246,7 +247,7 @@ impl Transaction<'_> {
         params: impl Params,
     ) -> Result<Vec<Row>> {
         let msg = self.tag(Query::new(sql).bind(params), Query::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Rows).await
     }
 
     /// As [`Client::query_multi_with`], in the transaction.
@@ -260,7 +261,7 @@ impl Transaction<'_> {
         params: impl Params,
     ) -> Result<Vec<QueryResult>> {
         let msg = self.tag(QueryMulti::new(sql).bind(params), QueryMulti::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Results).await
     }
 
     /// As [`Client::execute_with`], in the transaction.
@@ -274,7 +275,7 @@ impl Transaction<'_> {
         params: impl Params,
     ) -> Result<ExecResult> {
         let msg = self.tag(Execute::new(sql).bind(params), Execute::in_txn);
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Exec).await
     }
 
     /// As [`Client::query_stream`], in the transaction.
@@ -294,7 +295,7 @@ impl Transaction<'_> {
     /// As [`Client::prepare`].
     pub async fn prepare(&self, sql: impl Into<String>) -> Result<Statement> {
         let msg = Prepare::new(sql).in_txn(Some(self.id));
-        self.client.addr().send(msg).await?
+        call(self.client.addr(), msg.into_command(), ReplyTx::Prepared).await
     }
 
     /// As [`Client::exec`], in the transaction.
@@ -304,7 +305,7 @@ impl Transaction<'_> {
     /// As [`Client::exec`].
     pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
         let msg = Exec::new(stmt, params).in_txn(Some(self.id));
-        Ok(first_rows(self.client.addr().send(msg).await??))
+        call(self.client.addr(), msg.into_command(), ReplyTx::Rows).await
     }
 
     /// As [`Client::exec_drop`], in the transaction.
@@ -314,7 +315,7 @@ impl Transaction<'_> {
     /// As [`Client::exec_drop`].
     pub async fn exec_drop(&self, stmt: &Statement, params: impl Params) -> Result<ExecResult> {
         let msg = Exec::new(stmt, params).in_txn(Some(self.id));
-        Ok(last_exec(self.client.addr().send(msg).await??))
+        call(self.client.addr(), msg.into_command(), ReplyTx::Exec).await
     }
 
     /// Creates a named savepoint (`SAVEPOINT name`).
@@ -382,9 +383,9 @@ impl Transaction<'_> {
             Some(sp) => self.release_savepoint(&sp).await,
             None => {
                 let msg = Execute::new("COMMIT").in_txn(Some(self.id), true);
-                let res = self.client.addr().send(msg).await;
+                let res = call(self.client.addr(), msg.into_command(), ReplyTx::Exec).await;
                 let released = self.client.addr().send(Release(self.id)).await;
-                res??;
+                res?;
                 released?
             }
         }

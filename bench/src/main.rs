@@ -639,18 +639,31 @@ struct Table {
     rows: Vec<(C, f64, f64, f64, f64)>, // client, ops/s, cpu us/op, min ops/s, max ops/s
 }
 
-async fn run_table(ctx: &mut Ctx, ws: &[W], rounds: usize, clients: &[C]) -> Vec<Table> {
+/// Runs one workload of one client in a task spawned on the arbiter, where application code
+/// runs in an actix system (request handlers, actor handlers), the same for every client.
+async fn timed(ctx: &mut Option<Ctx>, w: W, c: C) -> Sample {
+    let mut owned = ctx.take().expect("context");
+    let (owned, s) = tokio::task::spawn_local(async move {
+        let s = measure(owned.run(w, c)).await;
+        (owned, s)
+    })
+    .await
+    .expect("workload task");
+    *ctx = Some(owned);
+    s
+}
+
+async fn run_table(ctx: &mut Option<Ctx>, ws: &[W], rounds: usize, clients: &[C]) -> Vec<Table> {
     let mut out = Vec::new();
     for &w in ws {
         // Warm-up: one untimed run of each client (statement caches, pools, buffers).
         for &c in clients {
-            ctx.run(w, c).await;
+            timed(ctx, w, c).await;
         }
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); clients.len()];
         for _ in 0..rounds {
             for (i, &c) in clients.iter().enumerate() {
-                let s = measure(ctx.run(w, c)).await;
-                samples[i].push(s);
+                samples[i].push(timed(ctx, w, c).await);
             }
         }
         let rows = clients
@@ -886,7 +899,7 @@ fn main() {
         let clients = clients.clone();
         async move {
             setup(&t).await;
-            let mut ctx = Ctx::new(t).await;
+            let mut ctx = Some(Ctx::new(t).await);
             for mode in &modes {
                 let pinned = *mode == "pinned";
                 let cpus = if pinned { "0" } else { all_cpus.as_str() };
@@ -903,6 +916,7 @@ fn main() {
             if let Some(pid) = &server_pid {
                 taskset(pid, &all_cpus);
             }
+            let mut ctx = ctx.expect("context");
             drop(ctx.my.take().map(|c| c.disconnect()));
             let _ = &ctx.t;
         }

@@ -45,7 +45,7 @@ const PACKET_BUDGET: usize = 512;
 
 /// A command waiting to be written.
 #[derive(Debug)]
-enum Command {
+pub(crate) enum Command {
     Query(String),
     /// A query with `?` placeholders, interpolated when it is sent (the session's escaping
     /// rules are known then).
@@ -146,7 +146,88 @@ enum Reply {
     Prepared(Statement),
 }
 
-type ReplyTx = oneshot::Sender<Result<Reply>>;
+/// Where the reply to a command goes, already in the shape its caller asked for: the driver
+/// answers the caller's own channel, with no task in between.
+#[derive(Debug)]
+pub(crate) enum ReplyTx {
+    /// The rows of the first result set.
+    Rows(oneshot::Sender<Result<Vec<Row>>>),
+    /// Every result.
+    Results(oneshot::Sender<Result<Vec<QueryResult>>>),
+    /// The outcome of the last statement without rows.
+    Exec(oneshot::Sender<Result<ExecResult>>),
+    Unit(oneshot::Sender<Result<()>>),
+    Prepared(oneshot::Sender<Result<Statement>>),
+}
+
+impl ReplyTx {
+    fn send(self, result: Result<Reply>) {
+        // A caller that gave up has dropped its receiver: nothing to tell.
+        let _ = match self {
+            ReplyTx::Rows(tx) => tx
+                .send(result.map(|r| crate::client::first_rows(into_results(r))))
+                .map_err(drop),
+            ReplyTx::Results(tx) => tx.send(result.map(into_results)).map_err(drop),
+            ReplyTx::Exec(tx) => tx
+                .send(result.map(|r| crate::client::last_exec(into_results(r))))
+                .map_err(drop),
+            ReplyTx::Unit(tx) => tx.send(result.map(drop)).map_err(drop),
+            ReplyTx::Prepared(tx) => tx
+                .send(result.and_then(|r| match r {
+                    Reply::Prepared(stmt) => Ok(stmt),
+                    _ => Err(ProtocolError::Unexpected("reply to a prepare").into()),
+                }))
+                .map_err(drop),
+        };
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            ReplyTx::Rows(tx) => tx.is_closed(),
+            ReplyTx::Results(tx) => tx.is_closed(),
+            ReplyTx::Exec(tx) => tx.is_closed(),
+            ReplyTx::Unit(tx) => tx.is_closed(),
+            ReplyTx::Prepared(tx) => tx.is_closed(),
+        }
+    }
+}
+
+/// Queues a command on the actor at `addr` and waits for its reply, converted by `reply_to`'s
+/// variant. The reply comes straight from the connection's driver.
+pub(crate) async fn call<T>(
+    addr: &Addr<Connection>,
+    (cmd, opts): (Command, CmdOpts),
+    reply_to: fn(oneshot::Sender<Result<T>>) -> ReplyTx,
+) -> Result<T> {
+    let (tx, rx) = oneshot::channel();
+    // Queued even when the mailbox is over capacity, like every command: the actor's own
+    // queue bound (`max_queue`) applies. A stopped actor drops the message, and with it `tx`.
+    addr.do_send(Submit {
+        cmd,
+        opts,
+        tx: reply_to(tx),
+    });
+    rx.await.unwrap_or_else(|_| Err(Error::closed()))
+}
+
+/// The message behind [`call`].
+pub(crate) struct Submit {
+    cmd: Command,
+    opts: CmdOpts,
+    tx: ReplyTx,
+}
+
+impl Message for Submit {
+    type Result = ();
+}
+
+impl Handler<Submit> for Connection {
+    type Result = ();
+
+    fn handle(&mut self, msg: Submit, _ctx: &mut Self::Context) {
+        self.submit(msg.cmd, msg.opts, msg.tx);
+    }
+}
 
 #[derive(Debug)]
 struct Pending {
@@ -187,7 +268,7 @@ impl Pending {
         if let Some(rows) = &self.stream {
             let _ = rows.try_send(Err(e.clone()));
         }
-        let _ = self.tx.send(Err(e));
+        self.tx.send(Err(e));
     }
 }
 
@@ -383,6 +464,9 @@ pub struct Connection {
     query_timer: Option<Pin<Box<Sleep>>>,
     /// A `KILL QUERY` is on its way: send nothing until it is done.
     killing: bool,
+    /// A reply was just completed: give the caller a turn to send its next command before
+    /// reading the socket again (a read now would find nothing, at the cost of a system call).
+    yield_after_reply: bool,
     /// `Close` was received: refuse new commands, close once the queue is drained.
     closing: Option<Vec<ReplyTx>>,
     /// The transaction that owns the connection now.
@@ -430,6 +514,7 @@ impl Connection {
             queue_timer: None,
             query_timer: None,
             killing: false,
+            yield_after_reply: false,
             closing: None,
             active_txn: None,
             raw_txn_lost: false,
@@ -461,15 +546,23 @@ impl Connection {
             .is_some_and(|l| l.status & SERVER_STATUS_IN_TRANS != 0)
     }
 
-    fn enqueue(&mut self, cmd: Command, o: CmdOpts) -> oneshot::Receiver<Result<Reply>> {
-        let (tx, rx) = oneshot::channel();
+    /// Queues a command, or answers at once when it is refused.
+    fn submit(&mut self, cmd: Command, o: CmdOpts, tx: ReplyTx) {
         match self.admit(&cmd, &o) {
             Ok(()) => self.push(cmd, o, tx, None),
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
+            Err(e) => tx.send(Err(e)),
         }
-        rx
+    }
+
+    /// Queues a command for a message handler, answering through a future.
+    fn respond<T: 'static>(
+        &mut self,
+        (cmd, o): (Command, CmdOpts),
+        reply_to: fn(oneshot::Sender<Result<T>>) -> ReplyTx,
+    ) -> ResponseFuture<Result<T>> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(cmd, o, reply_to(tx));
+        Box::pin(async move { rx.await.unwrap_or_else(|_| Err(Error::closed())) })
     }
 
     /// Queues a command whose rows go to `rows`; refusals come back at once.
@@ -481,7 +574,7 @@ impl Connection {
     ) -> Result<()> {
         self.admit(&cmd, &o)?;
         let (tx, _rx) = oneshot::channel();
-        self.push(cmd, o, tx, Some(rows));
+        self.push(cmd, o, ReplyTx::Unit(tx), Some(rows));
         Ok(())
     }
 
@@ -538,7 +631,8 @@ impl Connection {
             ends_txn: o.ends_txn,
             stream,
         });
-        self.wake();
+        // No wake-up: handlers run in the actor's mailbox turn, and the driver is polled
+        // right after it in the same turn.
     }
 
     /// Fails queued commands whose deadline passed; re-arms the timer for the next one.
@@ -758,7 +852,7 @@ impl Connection {
             if let Some(rows) = rows_to.as_ref().and_then(|r| r.get_ref()) {
                 let _ = rows.try_send(Err(e.clone()));
             }
-            let _ = pending.tx.send(Err(e));
+            pending.tx.send(Err(e));
         };
         let decoder = match &pending.cmd {
             Command::Query(sql) => {
@@ -839,7 +933,7 @@ impl Connection {
                 }
                 None => {
                     // Not prepared on this connection: nothing to reset.
-                    let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                    pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
                     return Ok(());
                 }
             },
@@ -882,14 +976,14 @@ impl Connection {
         match pending.cmd {
             Command::Claim(t) => {
                 self.active_txn = Some(t);
-                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
                 None
             }
             Command::CloseStmt(ref sql) => {
                 if let Some(id) = self.stmts.remove(sql) {
                     self.stmts_to_close.push(id);
                 }
-                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
                 None
             }
             Command::Release(t) => {
@@ -897,7 +991,7 @@ impl Connection {
                     self.active_txn = None;
                 }
                 self.aborted_txns.remove(&t);
-                let _ = pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+                pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
                 None
             }
             _ => match pending.txn {
@@ -917,7 +1011,7 @@ impl Connection {
                     None
                 }
                 Some(t) if self.active_txn != Some(t) => {
-                    let _ = pending
+                    pending
                         .tx
                         .send(Err(Error::usage("the transaction has already ended")));
                     None
@@ -986,6 +1080,7 @@ impl Connection {
 
     fn finish(&mut self, result: Result<Reply>) {
         self.query_timer = None;
+        self.yield_after_reply = true;
         if let Some(live) = self.live.as_mut() {
             // Unsolicited packets (e.g. MySQL's 4031 before it closes an idle connection) start
             // a new exchange.
@@ -1008,7 +1103,7 @@ impl Connection {
             } else {
                 result
             };
-            let _ = inf.pending.tx.send(result);
+            inf.pending.tx.send(result);
         }
     }
 
@@ -1034,7 +1129,7 @@ impl Connection {
         }
         steps.extend(self.opts.init_sql().iter().cloned().map(Command::Query));
         let Some(last) = steps.pop() else {
-            let _ = inf.pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
+            inf.pending.tx.send(Ok(Reply::Ok(OkPacket::default())));
             return;
         };
         let template = inf.pending;
@@ -1054,7 +1149,7 @@ impl Connection {
         self.queue.push_front(make(last, template.tx));
         for cmd in steps.into_iter().rev() {
             let (tx, _rx) = oneshot::channel();
-            self.queue.push_front(make(cmd, tx));
+            self.queue.push_front(make(cmd, ReplyTx::Unit(tx)));
         }
     }
 
@@ -1345,7 +1440,7 @@ impl Connection {
             if drained && (self.closing.is_some() || !ctx.connected()) {
                 self.quit(task, "connection closed");
                 for tx in self.closing.take().unwrap_or_default() {
-                    let _ = tx.send(Ok(Reply::Ok(OkPacket::default())));
+                    tx.send(Ok(Reply::Ok(OkPacket::default())));
                 }
                 if !ctx.connected() {
                     // No handle is left: nobody can send again.
@@ -1448,6 +1543,16 @@ impl Connection {
             let Some(live) = self.live.as_mut() else {
                 continue;
             };
+            if std::mem::take(&mut self.yield_after_reply)
+                && self.in_flight.is_none()
+                && live.framed.read_buffer().is_empty()
+            {
+                // Polled again at once; by then the caller may have queued its next command,
+                // and the socket is read after that command is written. An idle connection
+                // still watches the socket from the next turn on.
+                task.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             match Pin::new(&mut live.framed).poll_next(task) {
                 Poll::Ready(Some(Ok(payload))) => match self.on_packet(payload) {
                     Next::Continue => {}
@@ -1619,27 +1724,6 @@ impl Supervised for Connection {
     }
 }
 
-fn reply_future<T: 'static>(
-    rx: oneshot::Receiver<Result<Reply>>,
-    map: impl FnOnce(Reply) -> Result<T> + 'static,
-) -> ResponseFuture<Result<T>> {
-    Box::pin(async move {
-        match rx.await {
-            Ok(Ok(reply)) => map(reply),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::closed()),
-        }
-    })
-}
-
-impl Connection {
-    /// Queues a command whose caller only learns whether it succeeded.
-    fn enqueue_unit(&mut self, cmd: Command, o: CmdOpts) -> ResponseFuture<Result<()>> {
-        let rx = self.enqueue(cmd, o);
-        reply_future(rx, |_| Ok(()))
-    }
-}
-
 fn into_results(reply: Reply) -> Vec<QueryResult> {
     match reply {
         Reply::Results(r) => r,
@@ -1648,25 +1732,61 @@ fn into_results(reply: Reply) -> Vec<QueryResult> {
     }
 }
 
+/// The command behind a text-protocol message.
+macro_rules! text_command {
+    ($($name:ident),*) => {$(
+        impl $name {
+            pub(crate) fn into_command(self) -> (Command, CmdOpts) {
+                let o = self.cmd_opts();
+                let cmd = match self.params {
+                    Some(params) => Command::QueryWith(self.sql, params),
+                    None => Command::Query(self.sql),
+                };
+                (cmd, o)
+            }
+        }
+    )*};
+}
+
+text_command!(Query, QueryMulti, Execute);
+
+impl Exec {
+    pub(crate) fn into_command(self) -> (Command, CmdOpts) {
+        let o = CmdOpts {
+            retry_safe: self.retry_safe,
+            timeout: self.timeout,
+            txn: self.txn,
+            ends_txn: false,
+        };
+        (Command::Exec(self.sql, self.params), o)
+    }
+}
+
+impl Prepare {
+    pub(crate) fn into_command(self) -> (Command, CmdOpts) {
+        let o = CmdOpts {
+            retry_safe: self.txn.is_none(),
+            txn: self.txn,
+            ..CmdOpts::default()
+        };
+        (Command::Prepare(self.sql), o)
+    }
+}
+
+/// A command that is safe to send again on a new connection.
+fn idempotent(cmd: Command) -> (Command, CmdOpts) {
+    let o = CmdOpts {
+        retry_safe: true,
+        ..CmdOpts::default()
+    };
+    (cmd, o)
+}
+
 impl Handler<Query> for Connection {
     type Result = ResponseFuture<Result<Vec<Row>>>;
 
     fn handle(&mut self, msg: Query, _ctx: &mut Self::Context) -> Self::Result {
-        let o = msg.cmd_opts();
-        let cmd = match msg.params {
-            Some(params) => Command::QueryWith(msg.sql, params),
-            None => Command::Query(msg.sql),
-        };
-        let rx = self.enqueue(cmd, o);
-        reply_future(rx, |reply| {
-            Ok(into_results(reply)
-                .into_iter()
-                .find_map(|r| match r {
-                    QueryResult::Rows { rows, .. } => Some(rows),
-                    _ => None,
-                })
-                .unwrap_or_default())
-        })
+        self.respond(msg.into_command(), ReplyTx::Rows)
     }
 }
 
@@ -1674,13 +1794,7 @@ impl Handler<QueryMulti> for Connection {
     type Result = ResponseFuture<Result<Vec<QueryResult>>>;
 
     fn handle(&mut self, msg: QueryMulti, _ctx: &mut Self::Context) -> Self::Result {
-        let o = msg.cmd_opts();
-        let cmd = match msg.params {
-            Some(params) => Command::QueryWith(msg.sql, params),
-            None => Command::Query(msg.sql),
-        };
-        let rx = self.enqueue(cmd, o);
-        reply_future(rx, |reply| Ok(into_results(reply)))
+        self.respond(msg.into_command(), ReplyTx::Results)
     }
 }
 
@@ -1688,23 +1802,8 @@ impl Handler<Execute> for Connection {
     type Result = ResponseFuture<Result<ExecResult>>;
 
     fn handle(&mut self, msg: Execute, _ctx: &mut Self::Context) -> Self::Result {
-        let o = msg.cmd_opts();
-        let cmd = match msg.params {
-            Some(params) => Command::QueryWith(msg.sql, params),
-            None => Command::Query(msg.sql),
-        };
-        let rx = self.enqueue(cmd, o);
-        reply_future(rx, |reply| {
-            // The outcome of the last statement without rows (for a CALL, its final OK).
-            Ok(into_results(reply)
-                .into_iter()
-                .rev()
-                .find_map(|r| match r {
-                    QueryResult::Exec(e) => Some(e),
-                    _ => None,
-                })
-                .unwrap_or_default())
-        })
+        // The outcome of the last statement without rows (for a CALL, its final OK).
+        self.respond(msg.into_command(), ReplyTx::Exec)
     }
 }
 
@@ -1712,14 +1811,7 @@ impl Handler<SelectDb> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: SelectDb, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(
-            Command::InitDb(msg.db),
-            CmdOpts {
-                retry_safe: true,
-                ..CmdOpts::default()
-            },
-        );
-        reply_future(rx, |_| Ok(()))
+        self.respond(idempotent(Command::InitDb(msg.db)), ReplyTx::Unit)
     }
 }
 
@@ -1727,14 +1819,7 @@ impl Handler<Ping> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: Ping, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(
-            Command::Ping,
-            CmdOpts {
-                retry_safe: true,
-                ..CmdOpts::default()
-            },
-        );
-        reply_future(rx, |_| Ok(()))
+        self.respond(idempotent(Command::Ping), ReplyTx::Unit)
     }
 }
 
@@ -1742,7 +1827,8 @@ impl Handler<ResetConnection> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, _msg: ResetConnection, _ctx: &mut Self::Context) -> Self::Result {
-        self.enqueue_unit(Command::ResetConnection, CmdOpts::default())
+        let cmd = (Command::ResetConnection, CmdOpts::default());
+        self.respond(cmd, ReplyTx::Unit)
     }
 }
 
@@ -1750,18 +1836,7 @@ impl Handler<Prepare> for Connection {
     type Result = ResponseFuture<Result<Statement>>;
 
     fn handle(&mut self, msg: Prepare, _ctx: &mut Self::Context) -> Self::Result {
-        let rx = self.enqueue(
-            Command::Prepare(msg.sql),
-            CmdOpts {
-                retry_safe: msg.txn.is_none(),
-                txn: msg.txn,
-                ..CmdOpts::default()
-            },
-        );
-        reply_future(rx, |reply| match reply {
-            Reply::Prepared(stmt) => Ok(stmt),
-            _ => Err(Error::from(ProtocolError::Unexpected("reply to a prepare"))),
-        })
+        self.respond(msg.into_command(), ReplyTx::Prepared)
     }
 }
 
@@ -1769,14 +1844,7 @@ impl Handler<Exec> for Connection {
     type Result = ResponseFuture<Result<Vec<QueryResult>>>;
 
     fn handle(&mut self, msg: Exec, _ctx: &mut Self::Context) -> Self::Result {
-        let o = CmdOpts {
-            retry_safe: msg.retry_safe,
-            timeout: msg.timeout,
-            txn: msg.txn,
-            ends_txn: false,
-        };
-        let rx = self.enqueue(Command::Exec(msg.sql, msg.params), o);
-        reply_future(rx, |reply| Ok(into_results(reply)))
+        self.respond(msg.into_command(), ReplyTx::Results)
     }
 }
 
@@ -1784,7 +1852,8 @@ impl Handler<ResetStatement> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: ResetStatement, _ctx: &mut Self::Context) -> Self::Result {
-        self.enqueue_unit(Command::ResetStmt(msg.sql), CmdOpts::default())
+        let cmd = (Command::ResetStmt(msg.sql), CmdOpts::default());
+        self.respond(cmd, ReplyTx::Unit)
     }
 }
 
@@ -1792,7 +1861,8 @@ impl Handler<CloseStatement> for Connection {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: CloseStatement, _ctx: &mut Self::Context) -> Self::Result {
-        self.enqueue_unit(Command::CloseStmt(msg.sql), CmdOpts::default())
+        let cmd = (Command::CloseStmt(msg.sql), CmdOpts::default());
+        self.respond(cmd, ReplyTx::Unit)
     }
 }
 
@@ -1825,7 +1895,7 @@ impl Handler<Claim> for Connection {
             txn: Some(msg.0),
             ..CmdOpts::default()
         };
-        self.enqueue_unit(Command::Claim(msg.0), o)
+        self.respond((Command::Claim(msg.0), o), ReplyTx::Unit)
     }
 }
 
@@ -1837,7 +1907,7 @@ impl Handler<Release> for Connection {
             txn: Some(msg.0),
             ..CmdOpts::default()
         };
-        self.enqueue_unit(Command::Release(msg.0), o)
+        self.respond((Command::Release(msg.0), o), ReplyTx::Unit)
     }
 }
 
@@ -1846,9 +1916,10 @@ impl Handler<Close> for Connection {
 
     fn handle(&mut self, _msg: Close, _ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
-        self.closing.get_or_insert_with(Vec::new).push(tx);
-        self.wake();
-        reply_future(rx, |_| Ok(()))
+        self.closing
+            .get_or_insert_with(Vec::new)
+            .push(ReplyTx::Unit(tx));
+        Box::pin(async move { rx.await.unwrap_or_else(|_| Err(Error::closed())) })
     }
 }
 
