@@ -1,7 +1,7 @@
 //! The public handle to a connection actor.
 use actix::{Addr, Supervisor};
 
-use crate::actor::connection::{call, ReplyTx};
+use crate::actor::connection::{call, collect_as, ReplyTx};
 use crate::actor::messages::{
     Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
     GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection,
@@ -237,12 +237,13 @@ impl Client {
     /// # Errors
     ///
     /// As [`Client::exec`], plus conversion errors.
-    pub async fn exec_as<T: FromRow>(
+    pub async fn exec_as<T: FromRow + Send + 'static>(
         &self,
         stmt: &Statement,
         params: impl Params,
     ) -> Result<Vec<T>> {
-        rows_as(self.exec(stmt, params).await?)
+        let msg = Exec::new(stmt, params);
+        call(&self.addr, msg.into_command(), collect_as::<T>).await
     }
 
     /// Resets a prepared statement on the server (`COM_STMT_RESET`: discards long data sent
@@ -273,8 +274,11 @@ impl Client {
     ///
     /// As [`Client::query`], plus [`ErrorKind::Decode`](crate::ErrorKind::Decode) naming the
     /// column when a value does not convert.
-    pub async fn query_as<T: FromRow>(&self, sql: impl Into<String>) -> Result<Vec<T>> {
-        rows_as(self.query(sql).await?)
+    pub async fn query_as<T: FromRow + Send + 'static>(
+        &self,
+        sql: impl Into<String>,
+    ) -> Result<Vec<T>> {
+        call(&self.addr, Query::new(sql).into_command(), collect_as::<T>).await
     }
 
     /// Runs a query that must return exactly one row.
@@ -381,10 +385,6 @@ impl Client {
     pub async fn connection_info(&self) -> Result<Option<ConnectionInfo>> {
         self.addr.send(GetInfo).await.map_err(Error::from)
     }
-}
-
-pub(crate) fn rows_as<T: FromRow>(rows: Vec<Row>) -> Result<Vec<T>> {
-    rows.into_iter().map(T::from_row).collect()
 }
 
 pub(crate) fn exactly_one(rows: Vec<Row>) -> Result<Row> {

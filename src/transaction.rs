@@ -2,11 +2,11 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::actor::connection::{call, ReplyTx};
+use crate::actor::connection::{call, collect_as, ReplyTx};
 use crate::actor::messages::{
     Claim, Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release,
 };
-use crate::client::{at_most_one, exactly_one, rows_as, Client};
+use crate::client::{at_most_one, exactly_one, Client};
 use crate::error::Result;
 use crate::from_row::FromRow;
 use crate::params::Params;
@@ -194,8 +194,12 @@ impl Transaction<'_> {
     /// # Errors
     ///
     /// As [`Transaction::query`], plus conversion errors.
-    pub async fn query_as<T: FromRow>(&self, sql: impl Into<String>) -> Result<Vec<T>> {
-        rows_as(self.query(sql).await?)
+    pub async fn query_as<T: FromRow + Send + 'static>(
+        &self,
+        sql: impl Into<String>,
+    ) -> Result<Vec<T>> {
+        let msg = self.tag(Query::new(sql), Query::in_txn);
+        call(self.client.addr(), msg.into_command(), collect_as::<T>).await
     }
 
     /// Runs a query that must return exactly one row.

@@ -350,3 +350,59 @@ async fn should_report_conversion_and_shape_errors() {
         c.execute(format!("DROP TABLE {t}")).await.unwrap();
     }
 }
+
+#[actix_rt::test]
+async fn should_convert_rows_as_they_arrive_and_keep_the_connection_in_step() {
+    for srv in servers() {
+        let c = client(srv);
+        let t = table_name("t_fr", srv, "streamed");
+        create_items(&c, &t).await;
+
+        // 5,000 rows converted while they are read, text and binary.
+        let digits = |n: u32| {
+            (0..n)
+                .map(|d| format!("SELECT {d} d"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        };
+        let (ten, five) = (digits(10), digits(5));
+        let sql = format!(
+            "SELECT seq, CONCAT('n', seq) FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 1 \
+             AS seq FROM ({ten}) a, ({ten}) b, ({ten}) c, ({five}) e) x ORDER BY seq"
+        );
+        let rows: Vec<(u32, String)> = c.query_as(sql).await.unwrap();
+        assert_eq!(rows.len(), 5000, "{}", srv.name);
+        assert_eq!(rows[4999], (5000, "n5000".to_string()), "{}", srv.name);
+        let stmt = c
+            .prepare(format!("SELECT id, name FROM {t} ORDER BY id"))
+            .await
+            .unwrap();
+        let typed: Vec<(u32, String)> = c.exec_as(&stmt, ()).await.unwrap();
+        assert_eq!(
+            typed,
+            vec![(1, "bolt".into()), (2, "nut".into())],
+            "{}",
+            srv.name
+        );
+
+        // The second row fails to convert (NULL into f64): the error names it, the rest of
+        // the reply is still read and the next command gets its own answer.
+        let err = c
+            .query_as::<(u32, f64)>(format!("SELECT id, weight FROM {t} ORDER BY id"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{}", srv.name);
+        assert!(full_message(&err).contains("weight"), "{err}");
+        let err = c.exec_as::<(u32, u8)>(&stmt, ()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{}", srv.name);
+        let n: Vec<(i64,)> = c.query_as("SELECT 41 + 1").await.unwrap();
+        assert_eq!(n, vec![(42,)], "{}", srv.name);
+
+        // A server error ends the conversion with the server's error.
+        let err = c
+            .query_as::<(u32,)>("SELECT id FROM no_such_table_here")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Server, "{}", srv.name);
+    }
+}

@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use super::connect::{connect, kill_query, Live};
 use super::messages::*;
 use crate::error::{Error, ErrorKind, Result};
+use crate::from_row::FromRow;
 use crate::opts::Opts;
 use crate::protocol::command;
 use crate::protocol::constants::status::{
@@ -140,7 +141,7 @@ impl StmtCache {
 
 /// The decoded reply to a command.
 #[derive(Debug)]
-enum Reply {
+pub(crate) enum Reply {
     Results(Vec<QueryResult>),
     Ok(OkPacket),
     Prepared(Statement),
@@ -158,6 +159,65 @@ pub(crate) enum ReplyTx {
     Exec(oneshot::Sender<Result<ExecResult>>),
     Unit(oneshot::Sender<Result<()>>),
     Prepared(oneshot::Sender<Result<Statement>>),
+    /// The rows of the first result set, converted as they arrive.
+    Typed(Box<dyn RowSink>),
+}
+
+impl std::fmt::Debug for dyn RowSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowSink")
+    }
+}
+
+/// Takes the rows of a command's first result set as they are decoded, so they are converted
+/// while the server is still sending the rest.
+pub(crate) trait RowSink: Send {
+    fn row(&mut self, row: Row);
+    /// The reply is complete (its first result set's rows were given to [`RowSink::row`]).
+    fn finish(self: Box<Self>, result: Result<Reply>);
+    fn is_closed(&self) -> bool;
+}
+
+/// Collects rows converted with [`FromRow`]; the first conversion error is the answer.
+struct CollectAs<T> {
+    rows: Vec<T>,
+    error: Option<Error>,
+    tx: oneshot::Sender<Result<Vec<T>>>,
+}
+
+impl<T: FromRow + Send + 'static> RowSink for CollectAs<T> {
+    fn row(&mut self, row: Row) {
+        if self.error.is_none() {
+            match T::from_row(row) {
+                Ok(v) => self.rows.push(v),
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, result: Result<Reply>) {
+        let this = *self;
+        let answer = match (result, this.error) {
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+            (Ok(_), None) => Ok(this.rows),
+        };
+        let _ = this.tx.send(answer);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// A reply sender that converts the first result set's rows to `T` as they arrive.
+pub(crate) fn collect_as<T: FromRow + Send + 'static>(
+    tx: oneshot::Sender<Result<Vec<T>>>,
+) -> ReplyTx {
+    ReplyTx::Typed(Box::new(CollectAs {
+        rows: Vec::new(),
+        error: None,
+        tx,
+    }))
 }
 
 impl ReplyTx {
@@ -178,6 +238,10 @@ impl ReplyTx {
                     _ => Err(ProtocolError::Unexpected("reply to a prepare").into()),
                 }))
                 .map_err(drop),
+            ReplyTx::Typed(sink) => {
+                sink.finish(result);
+                Ok(())
+            }
         };
     }
 
@@ -188,6 +252,7 @@ impl ReplyTx {
             ReplyTx::Exec(tx) => tx.is_closed(),
             ReplyTx::Unit(tx) => tx.is_closed(),
             ReplyTx::Prepared(tx) => tx.is_closed(),
+            ReplyTx::Typed(sink) => sink.is_closed(),
         }
     }
 }
@@ -1331,7 +1396,16 @@ impl Connection {
                     Some(QueryEvent::Row(values)) => match current {
                         Some((cols, rows)) => {
                             let row = Row::new(cols.clone(), values);
-                            if !*streaming {
+                            let first_set = || {
+                                !results
+                                    .iter()
+                                    .any(|r| matches!(r, QueryResult::Rows { .. }))
+                            };
+                            if let ReplyTx::Typed(sink) = &mut inf.pending.tx {
+                                if first_set() {
+                                    sink.row(row);
+                                }
+                            } else if !*streaming {
                                 rows.push(row);
                             } else if let Some(s) = stream {
                                 // A slot was reserved before this packet was read.

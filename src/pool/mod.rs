@@ -16,7 +16,7 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::actor::messages::{ConnectionInfo, ConnectionState, ConnectionStats};
 use crate::client::Client;
-use crate::client::{at_most_one, exactly_one, rows_as};
+use crate::client::{at_most_one, exactly_one};
 use crate::error::{Error, ErrorKind, Result};
 use crate::from_row::FromRow;
 use crate::opts::Opts;
@@ -467,8 +467,13 @@ impl Pool {
     /// # Errors
     ///
     /// As [`Pool::query`], plus conversion errors.
-    pub async fn query_as<T: FromRow>(&self, sql: impl Into<String>) -> Result<Vec<T>> {
-        rows_as(self.query(sql).await?)
+    pub async fn query_as<T: FromRow + Send + 'static>(
+        &self,
+        sql: impl Into<String>,
+    ) -> Result<Vec<T>> {
+        let sql = sql.into();
+        self.dispatch(move |c| async move { c.query_as(sql).await })
+            .await
     }
 
     /// As [`Client::query_one`], on the least-loaded connection.
@@ -509,6 +514,21 @@ impl Pool {
     pub async fn exec(&self, stmt: &Statement, params: impl Params) -> Result<Vec<Row>> {
         let (stmt, params) = (stmt.clone(), params.into_values());
         self.dispatch(move |c| async move { c.exec(&stmt, params).await })
+            .await
+    }
+
+    /// As [`Client::exec_as`], on the least-loaded connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::exec_as`].
+    pub async fn exec_as<T: FromRow + Send + 'static>(
+        &self,
+        stmt: &Statement,
+        params: impl Params,
+    ) -> Result<Vec<T>> {
+        let (stmt, params) = (stmt.clone(), params.into_values());
+        self.dispatch(move |c| async move { c.exec_as(&stmt, params).await })
             .await
     }
 
