@@ -36,6 +36,7 @@ use crate::protocol::constants::DEFAULT_MAX_ALLOWED_PACKET;
 /// | `init` | a statement run on every new connection (may be repeated) | none |
 /// | `stmt_cache_size` | prepared statements kept per connection (LRU) | `256` |
 /// | `multi_statements` | allow `;`-separated statements in one query | `false` |
+/// | `pipeline_depth` | commands written before the first reply is read (`1` = no pipelining; see [`Opts::with_pipeline_depth`]) | `1` |
 /// | `ssl_mode` | `disabled`, `preferred`, `required`, `verify_ca` or `verify_identity` (see [`SslMode`]) | `disabled` |
 /// | `ssl_ca` | path of a PEM file with the CA certificate(s) that `verify_ca`/`verify_identity` trust instead of the system roots | system roots |
 /// | `ssl_cert` | path of a PEM file with the client certificate chain (needs `ssl_key`) | none |
@@ -85,6 +86,7 @@ pub struct Opts {
     init: Vec<String>,
     tcp_keepalive: Option<Duration>,
     stmt_cache_size: usize,
+    pipeline_depth: usize,
     multi_statements: bool,
     local_infile: Option<LocalInfileHandler>,
     tls: TlsOpts,
@@ -258,6 +260,7 @@ impl Default for Opts {
             init: Vec::new(),
             tcp_keepalive: Some(Duration::from_secs(30)),
             stmt_cache_size: 256,
+            pipeline_depth: 1,
             multi_statements: false,
             local_infile: None,
             tls: TlsOpts::default(),
@@ -291,6 +294,7 @@ impl fmt::Debug for Opts {
             .field("init", &self.init)
             .field("tcp_keepalive", &self.tcp_keepalive)
             .field("stmt_cache_size", &self.stmt_cache_size)
+            .field("pipeline_depth", &self.pipeline_depth)
             .field("multi_statements", &self.multi_statements)
             .field("local_infile", &self.local_infile.is_some())
             .field("tls", &self.tls)
@@ -383,6 +387,16 @@ impl Opts {
                     opts.stmt_cache_size = value.parse().map_err(|_| {
                         Error::config(format!("stmt_cache_size: not a count: {value:?}"))
                     })?
+                }
+                "pipeline_depth" => {
+                    opts.pipeline_depth = match value.parse() {
+                        Ok(n) if n >= 1 => n,
+                        _ => {
+                            return Err(Error::config(format!(
+                                "pipeline_depth: not a count of at least 1: {value:?}"
+                            )))
+                        }
+                    }
                 }
                 "multi_statements" => opts.multi_statements = parse_bool(&key, value)?,
                 "ssl_mode" => opts.tls.mode = value.parse()?,
@@ -526,6 +540,28 @@ impl Opts {
         self.stmt_cache_size = size;
         self
     }
+
+    /// How many commands a connection may have written before it reads the first reply
+    /// (default 1: each command waits for the previous reply). With more, commands queued
+    /// behind one another go out together, which saves round trips when many callers share a
+    /// connection (e.g. a [`Pool`](crate::Pool) with more tasks than connections).
+    ///
+    /// Only plain commands are pipelined: text queries without bound parameters, executions of
+    /// statements already prepared on the connection, and pings. Anything else (a prepare,
+    /// parameters interpolated with the session's escaping rules, a streamed result, a
+    /// statement with a time bound, transaction statements, `LOAD DATA LOCAL INFILE` when a
+    /// handler is set) waits until nothing is in flight, and nothing is written behind it.
+    ///
+    /// The redelivery rules do not change: a command that was written and has no reply when
+    /// the connection is lost fails with
+    /// [`ErrorKind::ConnectionLost`](crate::ErrorKind::ConnectionLost) unless it is
+    /// retry-safe, whether it was first in line or pipelined behind another. When a
+    /// temporary server error answers the first command, the ones written behind it may have
+    /// run: they follow the same rule.
+    pub fn with_pipeline_depth(mut self, depth: usize) -> Self {
+        self.pipeline_depth = depth.max(1);
+        self
+    }
     /// Enables `LOAD DATA LOCAL INFILE` with a handler that decides what the server may read.
     ///
     /// Off by default: without a handler the client does not announce `CLIENT_LOCAL_FILES`,
@@ -654,6 +690,10 @@ impl Opts {
     /// Prepared statement cache size per connection.
     pub fn stmt_cache_size(&self) -> usize {
         self.stmt_cache_size
+    }
+    /// Commands written before the first reply is read (1 = no pipelining).
+    pub fn pipeline_depth(&self) -> usize {
+        self.pipeline_depth
     }
     /// Whether multi-statement queries are allowed.
     pub fn multi_statements(&self) -> bool {

@@ -66,16 +66,19 @@ const W4_ROWS: usize = 100_000;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum C {
     Actix,
+    /// actix-mysql with `pipeline_depth` 8 (W3 only: it changes nothing on one connection).
+    ActixPipelined,
     MysqlAsync,
     Sqlx,
     Raw,
 }
 
 impl C {
-    const ALL: [C; 4] = [C::Actix, C::MysqlAsync, C::Sqlx, C::Raw];
+    const ALL: [C; 5] = [C::Actix, C::ActixPipelined, C::MysqlAsync, C::Sqlx, C::Raw];
     fn name(self) -> &'static str {
         match self {
             C::Actix => "actix-mysql",
+            C::ActixPipelined => "actix-mysql-pipelined",
             C::MysqlAsync => "mysql_async",
             C::Sqlx => "sqlx",
             C::Raw => "raw",
@@ -237,6 +240,7 @@ struct Ctx {
     actix_ins: actix_mysql::Statement,
     actix_pool: actix_mysql::Pool,
     actix_pool_point: Rc<actix_mysql::Statement>,
+    actix_pipe_pool: actix_mysql::Pool,
     my: Option<mysql_async::Conn>,
     my_point: mysql_async::Statement,
     my_rows: mysql_async::Statement,
@@ -281,6 +285,14 @@ impl Ctx {
         let actix_ins = actix.prepare(INSERT_SQL).await.expect("prepare");
         let actix_pool = actix_mysql::Pool::new(
             t.actix_opts(),
+            actix_mysql::PoolOpts::new()
+                .with_max_size(8)
+                .with_min_idle(8)
+                .with_reset_on_return(false)
+                .with_health_check(None),
+        );
+        let actix_pipe_pool = actix_mysql::Pool::new(
+            t.actix_opts().with_pipeline_depth(8),
             actix_mysql::PoolOpts::new()
                 .with_max_size(8)
                 .with_min_idle(8)
@@ -332,6 +344,7 @@ impl Ctx {
             actix_ins,
             actix_pool,
             actix_pool_point,
+            actix_pipe_pool,
             my: Some(my),
             my_point,
             my_rows,
@@ -368,7 +381,7 @@ impl Ctx {
         let n = W::W1.ops();
         let mut sum = 0i64;
         match c {
-            C::Actix => {
+            C::Actix | C::ActixPipelined => {
                 for _ in 0..n {
                     let row = self.actix.query_first("SELECT 1").await.unwrap().unwrap();
                     sum += row.get::<i64>(0);
@@ -403,7 +416,7 @@ impl Ctx {
         for _ in 0..n {
             let id = self.next_id();
             match c {
-                C::Actix => {
+                C::Actix | C::ActixPipelined => {
                     let r: Vec<Tup> = self.actix.exec_as(&self.actix_point, (id,)).await.unwrap();
                     sum += r[0].1;
                 }
@@ -437,16 +450,19 @@ impl Ctx {
         let per = n / tasks;
         let mut handles = Vec::new();
         match c {
-            C::Actix => {
+            C::Actix | C::ActixPipelined => {
                 for t in 0..tasks {
-                    let pool = self.actix_pool.clone();
+                    let pool = if c == C::Actix {
+                        self.actix_pool.clone()
+                    } else {
+                        self.actix_pipe_pool.clone()
+                    };
                     let stmt = self.actix_pool_point.clone();
                     handles.push(tokio::task::spawn_local(async move {
                         let mut sum = 0i64;
                         for i in 0..per {
                             let id = (t * per + i) % POINT_ROWS + 1;
-                            let conn = pool.get().await.unwrap();
-                            let r: Vec<Tup> = conn.exec_as(&stmt, (id,)).await.unwrap();
+                            let r: Vec<Tup> = pool.exec_as(&stmt, (id,)).await.unwrap();
                             sum += r[0].1;
                         }
                         sum
@@ -519,11 +535,11 @@ impl Ctx {
         let sql = ROWS_SQL;
         for _ in 0..3 {
             let n = match (c, binary) {
-                (C::Actix, true) => {
+                (C::Actix | C::ActixPipelined, true) => {
                     let v: Vec<Tup> = self.actix.exec_as(&self.actix_rows, ()).await.unwrap();
                     v.len()
                 }
-                (C::Actix, false) => {
+                (C::Actix | C::ActixPipelined, false) => {
                     let v: Vec<Tup> = self.actix.query_as(sql).await.unwrap();
                     v.len()
                 }
@@ -570,7 +586,7 @@ impl Ctx {
         let mut sum = 0u64;
         for i in 0..n {
             match c {
-                C::Actix => {
+                C::Actix | C::ActixPipelined => {
                     let r = self
                         .actix
                         .exec_drop(&self.actix_ins, (i, "inserted-by-actix"))
@@ -656,6 +672,13 @@ async fn timed(ctx: &mut Option<Ctx>, w: W, c: C) -> Sample {
 async fn run_table(ctx: &mut Option<Ctx>, ws: &[W], rounds: usize, clients: &[C]) -> Vec<Table> {
     let mut out = Vec::new();
     for &w in ws {
+        let all = clients;
+        let clients: Vec<C> = all
+            .iter()
+            .copied()
+            .filter(|&c| c != C::ActixPipelined || w == W::W3)
+            .collect();
+        let clients = &clients[..];
         // Warm-up: one untimed run of each client (statement caches, pools, buffers).
         for &c in clients {
             timed(ctx, w, c).await;
@@ -731,7 +754,7 @@ fn memory_child(what: &str, client: C, t: Target) {
                 let mut sx = None;
                 let mut raw = None;
                 match client {
-                    C::Actix => {
+                    C::Actix | C::ActixPipelined => {
                         let c = actix_mysql::Client::new(t.actix_opts());
                         c.ping().await.unwrap();
                         actix = Some(c);
@@ -752,7 +775,7 @@ fn memory_child(what: &str, client: C, t: Target) {
                 let mut n = 0u64;
                 let mut sum = 0i64;
                 match client {
-                    C::Actix => {
+                    C::Actix | C::ActixPipelined => {
                         let mut s = actix.as_ref().unwrap().query_stream(STREAM_SQL).await.unwrap();
                         while let Some(row) = s.next().await {
                             sum += row.unwrap().get::<i64>(0);
@@ -801,7 +824,7 @@ fn memory_child(what: &str, client: C, t: Target) {
                 let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
                 for _ in 0..N {
                     match client {
-                        C::Actix => {
+                        C::Actix | C::ActixPipelined => {
                             let c = actix_mysql::Client::new(t.actix_opts());
                             c.ping().await.unwrap();
                             keep.push(Box::new(c));
@@ -929,7 +952,7 @@ fn main() {
             if !wanted(what) {
                 continue;
             }
-            for &c in &clients {
+            for &c in clients.iter().filter(|&&c| c != C::ActixPipelined) {
                 let out = std::process::Command::new(&exe)
                     .args([what, c.name(), &t.port.to_string()])
                     .env("BENCH_USER", &t.user)

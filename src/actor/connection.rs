@@ -406,6 +406,10 @@ struct InFlight {
     decoder: ReplyDecoder,
     /// Its run-time bound passed; the statement is being killed.
     timed_out: bool,
+    /// Commands may be written behind it before its reply is read.
+    pipelinable: bool,
+    /// The sequence id of its reply's first packet.
+    reply_seq: u8,
 }
 
 #[derive(Debug)]
@@ -503,6 +507,9 @@ pub struct ConnectionStats {
     /// Reconnects after which session state the server had reported as changed (temporary
     /// tables, user variables; needs `session_track_state_change=ON`) could not be restored.
     pub session_state_lost: u64,
+    /// Commands written while the reply to an earlier one was still awaited
+    /// ([`Opts::with_pipeline_depth`](crate::Opts::with_pipeline_depth)).
+    pub pipelined: u64,
 }
 
 /// The connection actor. Create it through [`Client`](crate::Client), which starts it under an
@@ -513,6 +520,8 @@ pub struct Connection {
     connecting: bool,
     queue: VecDeque<Pending>,
     in_flight: Option<InFlight>,
+    /// Commands written behind `in_flight` (pipelining), in order; their replies come next.
+    pipelined: VecDeque<InFlight>,
     /// The database in use: the one from the options, or the last `select_db`.
     current_db: Option<String>,
     waker: Option<Waker>,
@@ -569,6 +578,7 @@ impl Connection {
             connecting: false,
             queue: VecDeque::new(),
             in_flight: None,
+            pipelined: VecDeque::new(),
             current_db,
             waker: None,
             scratch: BytesMut::with_capacity(256),
@@ -820,7 +830,18 @@ impl Connection {
         self.forget_statements();
         self.failed_before = true;
         self.query_timer = None;
-        if let Some(inf) = self.in_flight.take() {
+        // The command being answered, then those written behind it. Only the first can have
+        // been answered with the temporary error (`requeue`); the others were sent and may
+        // have run.
+        let written: Vec<(InFlight, bool)> = self
+            .in_flight
+            .take()
+            .map(|inf| (inf, requeue))
+            .into_iter()
+            .chain(self.pipelined.drain(..).map(|inf| (inf, false)))
+            .collect();
+        let mut resend = Vec::new();
+        for (inf, requeue) in written {
             let in_txn = raw_trans || inf.pending.txn.is_some();
             let retry = !in_txn
                 && !inf.timed_out
@@ -830,7 +851,7 @@ impl Connection {
                 let mut p = inf.pending;
                 p.retries += 1;
                 self.stats.redelivered += 1;
-                self.queue.push_front(p);
+                resend.push(p);
             } else {
                 let mut e = if inf.pending.ends_txn {
                     Error::connection_lost(true).with_detail(
@@ -849,13 +870,17 @@ impl Connection {
                     Error::connection_lost(true)
                 };
                 if !requeue {
-                    e = e.with_source(err);
+                    e = e.with_source(err.clone());
                 }
                 if let Some(sql) = inf.pending.cmd.sql() {
                     e = e.with_query(sql);
                 }
                 inf.pending.fail(e);
             }
+        }
+        // Sent again first, in their order.
+        for p in resend.into_iter().rev() {
+            self.queue.push_front(p);
         }
         // Commands of the lost transaction never run on the new connection (its `Release`
         // stays queued to clean up).
@@ -877,6 +902,8 @@ impl Connection {
     /// Takes the next command and writes it (the sink is ready). Local commands are handled
     /// without I/O; commands whose caller gave up are skipped.
     fn send_next(&mut self) -> Result<()> {
+        // The sequence id the reply being read expects next (writing resets it).
+        let reading_seq = self.live.as_ref().map(|l| l.framed.codec().seq());
         let Some(pending) = self.next_pending() else {
             return Ok(());
         };
@@ -896,7 +923,8 @@ impl Connection {
             return Ok(());
         };
         let caps = live.capabilities;
-        // Statements evicted from the cache: COM_STMT_CLOSE has no reply.
+        // Statements evicted from the cache: COM_STMT_CLOSE has no reply. (Evictions follow a
+        // prepare, which nothing is pipelined with: nothing is in flight here.)
         for id in self.stmts_to_close.drain(..) {
             self.scratch.clear();
             statement::com_stmt_close(&mut self.scratch, id);
@@ -1006,15 +1034,79 @@ impl Connection {
         };
         live.framed.codec_mut().reset_seq();
         let sent = Pin::new(&mut live.framed).start_send(&self.scratch[..]);
-        self.query_timer = pending
-            .timeout
-            .map(|t| Box::pin(sleep_until(Instant::now() + t)));
-        self.in_flight = Some(InFlight {
+        let reply_seq = live.framed.codec().seq();
+        let pipelinable = self.pipelinable(&pending);
+        let inf = InFlight {
             pending,
             decoder,
             timed_out: false,
-        });
+            pipelinable,
+            reply_seq,
+        };
+        match (&self.in_flight, reading_seq) {
+            (Some(_), Some(seq)) => {
+                // Written behind the reply being read: that reply goes on where it was.
+                if let Some(live) = self.live.as_mut() {
+                    live.framed.codec_mut().set_seq(seq);
+                }
+                self.stats.pipelined += 1;
+                self.pipelined.push_back(inf);
+            }
+            _ => {
+                self.query_timer = inf
+                    .pending
+                    .timeout
+                    .map(|t| Box::pin(sleep_until(Instant::now() + t)));
+                self.in_flight = Some(inf);
+            }
+        }
         sent.map_err(Error::from)
+    }
+
+    /// Whether `p` may be written while other commands await their replies, and others
+    /// written behind it.
+    fn pipelinable(&self, p: &Pending) -> bool {
+        if self.opts.pipeline_depth() < 2
+            || p.stream.is_some()
+            || p.timeout.is_some()
+            || p.txn.is_some()
+            || p.ends_txn
+            || p.internal
+            || p.in_trans
+        {
+            return false;
+        }
+        match &p.cmd {
+            // A query's reply could ask for a local file: the bytes behind it would be taken
+            // for the file.
+            Command::Query(_) => !self.opts.local_infile_enabled(),
+            Command::Ping => true,
+            Command::Exec(sql, params) => {
+                self.stmts.entries.contains_key(sql)
+                    && params.iter().all(|v| match v {
+                        Value::Bytes(b) => b.len() <= LONG_DATA_THRESHOLD,
+                        _ => true,
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the next queued command may be written before the replies in flight are read.
+    fn can_pipeline(&self) -> bool {
+        let Some(head) = &self.in_flight else {
+            return true;
+        };
+        if !head.pipelinable
+            || 1 + self.pipelined.len() >= self.opts.pipeline_depth()
+            || head.timed_out
+            || self.active_txn.is_some()
+            || self.in_transaction()
+            || self.pipelined.iter().any(|p| !p.pipelinable)
+        {
+            return false;
+        }
+        self.queue.front().is_some_and(|p| self.pipelinable(p))
     }
 
     /// Forgets the prepared statements: the server dropped them with its session.
@@ -1145,13 +1237,18 @@ impl Connection {
 
     fn finish(&mut self, result: Result<Reply>) {
         self.query_timer = None;
-        self.yield_after_reply = true;
+        let next = self.pipelined.pop_front();
+        self.yield_after_reply = next.is_none();
         if let Some(live) = self.live.as_mut() {
-            // Unsolicited packets (e.g. MySQL's 4031 before it closes an idle connection) start
-            // a new exchange.
-            live.framed.codec_mut().reset_seq();
+            match &next {
+                // The next reply is that of the command written behind this one.
+                Some(n) => live.framed.codec_mut().set_seq(n.reply_seq),
+                // Unsolicited packets (e.g. MySQL's 4031 before it closes an idle connection)
+                // start a new exchange.
+                None => live.framed.codec_mut().reset_seq(),
+            }
         }
-        if let Some(inf) = self.in_flight.take() {
+        if let Some(inf) = std::mem::replace(&mut self.in_flight, next) {
             let result = if inf.timed_out {
                 self.stats.timeouts += 1;
                 let mut e = Error::timeout(format!(
@@ -1559,7 +1656,10 @@ impl Connection {
                 None => !self.queue.is_empty(),
                 Some(t) => self.queue.iter().any(|p| p.txn == Some(t)),
             };
-            if self.in_flight.is_none() && sendable && !self.killing {
+            if sendable && !self.killing && self.can_pipeline() {
+                let Some(live) = self.live.as_mut() else {
+                    continue;
+                };
                 match Pin::new(&mut live.framed).poll_ready(task) {
                     Poll::Ready(Ok(())) => {
                         if let Err(e) = self.send_next() {
@@ -1786,6 +1886,7 @@ impl Supervised for Connection {
         self.live = None;
         self.forget_statements();
         self.in_flight = None;
+        self.pipelined.clear();
         self.connecting = false;
         self.killing = false;
         self.waker = None;
