@@ -552,3 +552,87 @@ async fn should_use_statements_and_parameters_inside_a_transaction() {
         assert_eq!(n, 0);
     }
 }
+
+/// MariaDB 10.6+ (`MARIADB_CLIENT_CACHE_METADATA`) leaves the column definitions out of an
+/// execution's reply when they did not change; the client takes them from its statement cache,
+/// and picks up new ones when the table changes.
+#[actix_rt::test]
+async fn should_reuse_cached_result_metadata_and_follow_changes() {
+    for srv in servers() {
+        let upstream = format!("{}:{}", srv.host, srv.port).parse().unwrap();
+        let proxy = support::proxy::Proxy::start(upstream).await;
+        let c = Client::new(
+            Opts::from_url(&srv.url_with_db("actix_test"))
+                .unwrap()
+                .with_port(proxy.port()),
+        );
+        let t = table(
+            &c,
+            "t_st_meta",
+            "id INT PRIMARY KEY, a_rather_long_column_name VARCHAR(20), \
+             another_long_column_name DOUBLE",
+        )
+        .await;
+        c.execute(format!("INSERT INTO {t} VALUES (1, 'x', 1.5)"))
+            .await
+            .unwrap();
+        let stmt = c
+            .prepare(format!("SELECT * FROM {t} WHERE id = ?"))
+            .await
+            .unwrap();
+        let info = c.connection_info().await.unwrap().unwrap();
+        let caches = info.is_mariadb && {
+            let v = info.server_version.trim_start_matches("5.5.5-");
+            let mut parts = v.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+            (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (10, 6)
+        };
+
+        let mut reply_bytes = Vec::new();
+        for _ in 0..3 {
+            let before = proxy.bytes().1;
+            let rows = c.exec(&stmt, (1,)).await.unwrap();
+            reply_bytes.push(proxy.bytes().1 - before);
+            assert_eq!(rows[0].get::<String>("a_rather_long_column_name"), "x");
+            assert_eq!(rows[0].get::<f64>("another_long_column_name"), 1.5);
+        }
+        // With definitions (three, with long names) a reply is well over 120 bytes; without,
+        // it is the column count, one row and an OK.
+        if caches {
+            assert!(
+                reply_bytes.iter().all(|&n| n < 80),
+                "{}: {reply_bytes:?}",
+                srv.name
+            );
+        } else {
+            assert!(
+                reply_bytes.iter().all(|&n| n > 120),
+                "{}: {reply_bytes:?}",
+                srv.name
+            );
+        }
+
+        // The table changes: the server sends the new definitions once, then leaves them out.
+        c.execute(format!(
+            "ALTER TABLE {t} ADD COLUMN added_later INT NOT NULL DEFAULT 5"
+        ))
+        .await
+        .unwrap();
+        let mut reply_bytes = Vec::new();
+        for _ in 0..3 {
+            let before = proxy.bytes().1;
+            let rows = c.exec(&stmt, (1,)).await.unwrap();
+            reply_bytes.push(proxy.bytes().1 - before);
+            assert_eq!(rows[0].columns().len(), 4, "{}", srv.name);
+            assert_eq!(rows[0].get::<i32>("added_later"), 5, "{}", srv.name);
+            assert_eq!(rows[0].get::<f64>("another_long_column_name"), 1.5);
+        }
+        if caches {
+            assert!(
+                reply_bytes[0] > 150 && reply_bytes[1..].iter().all(|&n| n < 90),
+                "{}: {reply_bytes:?}",
+                srv.name
+            );
+        }
+        c.execute(format!("DROP TABLE {t}")).await.unwrap();
+    }
+}

@@ -61,6 +61,7 @@ impl Raw {
             database: Some(db),
             auth_plugin: &plugin,
             connect_attrs: &[],
+            mariadb_capabilities: 0,
         }
         .encode(&mut payload);
         let mut seq = 1u8;

@@ -143,6 +143,7 @@ pub fn handshake(data: &[u8]) {
         database: Some("db"),
         auth_plugin: &plugin,
         connect_attrs: &[("_client_name", "fuzz")],
+        mariadb_capabilities: 0,
     };
     let mut buf = BytesMut::new();
     response.encode(&mut buf);

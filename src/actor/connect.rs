@@ -1,6 +1,8 @@
 //! Opening a connection: transport, greeting, capability negotiation and authentication.
 //!
 //! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase.html>
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpStream, UnixStream};
@@ -12,10 +14,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::opts::{Opts, SslMode};
 use crate::protocol::auth::{AuthFlow, AuthParams, AuthStep};
 use crate::protocol::command;
+use crate::protocol::constants::mariadb_capabilities::MARIADB_CLIENT_CACHE_METADATA;
 use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
 use crate::protocol::handshake::{self, Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
-use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
+use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
 
 /// An authenticated connection, ready for commands.
@@ -32,6 +35,31 @@ pub(crate) struct Live {
     pub(crate) is_mariadb: bool,
     /// Status flags of the last OK/EOF.
     pub(crate) status: u16,
+    /// MariaDB's `MARIADB_CLIENT_CACHE_METADATA` is in effect: a prepared statement's result
+    /// comes without column definitions when they did not change.
+    pub(crate) cache_metadata: bool,
+}
+
+impl Live {
+    /// A decoder for the reply to `COM_QUERY` (`binary == false`) or `COM_STMT_EXECUTE`;
+    /// `columns` are the statement's known column definitions (used when the server leaves
+    /// them out).
+    pub(crate) fn results_decoder(
+        &self,
+        binary: bool,
+        columns: Option<Arc<[Column]>>,
+    ) -> TextResultDecoder {
+        let decoder = if binary {
+            TextResultDecoder::new_binary(self.capabilities)
+        } else {
+            TextResultDecoder::new(self.capabilities)
+        };
+        if self.cache_metadata {
+            decoder.with_metadata_cache(columns)
+        } else {
+            decoder
+        }
+    }
 }
 
 /// Capabilities this client asks for (before intersecting with the server's).
@@ -129,10 +157,22 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         wanted |= caps::CLIENT_SSL;
     }
     let capabilities = wanted & handshake.capabilities;
+    // MariaDB's extended capabilities, only when it says it is MariaDB.
+    let mariadb_capabilities = if handshake.capabilities & caps::MARIADB_CLIENT_MYSQL == 0 {
+        handshake.mariadb_capabilities & MARIADB_CLIENT_CACHE_METADATA
+    } else {
+        0
+    };
     let max_packet_size = u32::try_from(opts.max_allowed_packet()).unwrap_or(u32::MAX);
     if use_tls {
         let mut buf = BytesMut::with_capacity(32);
-        handshake::ssl_request(&mut buf, capabilities, max_packet_size, UTF8MB4_GENERAL_CI);
+        handshake::ssl_request(
+            &mut buf,
+            capabilities,
+            max_packet_size,
+            UTF8MB4_GENERAL_CI,
+            mariadb_capabilities,
+        );
         framed.send(&buf[..]).await?;
         framed = start_tls(framed, opts).await?;
     }
@@ -166,6 +206,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         database: db,
         auth_plugin: &plugin,
         connect_attrs: &attrs,
+        mariadb_capabilities,
     };
     let mut buf = BytesMut::with_capacity(128);
     response.encode(&mut buf);
@@ -198,6 +239,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         is_mariadb: handshake.is_mariadb(),
         server_version: handshake.server_version,
         status: ok.status,
+        cache_metadata: mariadb_capabilities & MARIADB_CLIENT_CACHE_METADATA != 0,
     };
     for sql in opts.init_sql() {
         run_statement(&mut live, sql).await?;
@@ -274,7 +316,7 @@ pub(crate) async fn run_statement(live: &mut Live, sql: &str) -> Result<()> {
     command::com_query(&mut buf, sql);
     live.framed.codec_mut().reset_seq();
     live.framed.send(&buf[..]).await?;
-    let mut decoder = TextResultDecoder::new(live.capabilities);
+    let mut decoder = live.results_decoder(false, None);
     let mut result = Ok(());
     while !decoder.is_done() {
         let packet = next_packet(&mut live.framed).await?;

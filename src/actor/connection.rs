@@ -80,7 +80,9 @@ impl Command {
 /// The prepared statements of one connection, least recently used first out.
 #[derive(Debug, Default)]
 struct StmtCache {
-    entries: std::collections::HashMap<Arc<str>, CachedStmt>,
+    /// Keyed by SQL text, hashed with FxHash: the keys are the caller's own statements, and
+    /// SipHash over the text was a visible share of a point select's cost.
+    entries: rustc_hash::FxHashMap<Arc<str>, CachedStmt>,
     tick: u64,
 }
 
@@ -88,6 +90,9 @@ struct StmtCache {
 struct CachedStmt {
     id: u32,
     params: usize,
+    /// Its result's columns as last received (a MariaDB server that caches metadata leaves
+    /// them out of executions while they do not change).
+    columns: Arc<[Column]>,
     last_used: u64,
 }
 
@@ -950,7 +955,7 @@ impl Connection {
         let decoder = match &pending.cmd {
             Command::Query(sql) => {
                 command::com_query(&mut self.scratch, sql);
-                text(TextResultDecoder::new(caps), rows_to)
+                text(live.results_decoder(false, None), rows_to)
             }
             Command::QueryWith(sql, params) => {
                 let ctx = EscapeContext {
@@ -961,7 +966,7 @@ impl Connection {
                 match interpolate(sql, params, &ctx) {
                     Ok(full) => {
                         command::com_query(&mut self.scratch, &full);
-                        text(TextResultDecoder::new(caps), rows_to)
+                        text(live.results_decoder(false, None), rows_to)
                     }
                     Err(e) => {
                         refuse(
@@ -980,16 +985,15 @@ impl Connection {
                 }
             }
             Command::Exec(sql, params) => match self.stmts.get(sql) {
-                Some(st) => match encode_exec(st.id, params, st.params) {
-                    Ok(mut payloads) => {
-                        // Long data first, each a command of its own; the execute last.
-                        let execute = payloads.pop().unwrap_or_default();
-                        for data in payloads {
+                Some(st) => match encode_exec(&mut self.scratch, st.id, params, st.params) {
+                    Ok(long_data) => {
+                        // Long data first, each a command of its own; then the execute.
+                        for data in long_data {
                             live.framed.codec_mut().reset_seq();
                             Pin::new(&mut live.framed).start_send(&data[..])?;
                         }
-                        self.scratch = execute;
-                        text(TextResultDecoder::new_binary(caps), rows_to)
+                        let columns = Some(st.columns.clone());
+                        text(live.results_decoder(true, columns), rows_to)
                     }
                     Err(e) => {
                         refuse(
@@ -1239,6 +1243,23 @@ impl Connection {
         self.query_timer = None;
         let next = self.pipelined.pop_front();
         self.yield_after_reply = next.is_none();
+        let mut next = next;
+        if let Some(InFlight {
+            pending:
+                Pending {
+                    cmd: Command::Exec(sql, _),
+                    ..
+                },
+            decoder: ReplyDecoder::Text { decoder, .. },
+            ..
+        }) = next.as_mut()
+        {
+            // Written before the reply just read, which may have brought new column
+            // definitions of its statement: its own reply may leave them out.
+            if let Some(e) = self.stmts.entries.get(&**sql) {
+                decoder.set_cached_columns(e.columns.clone());
+            }
+        }
         if let Some(live) = self.live.as_mut() {
             match &next {
                 // The next reply is that of the command written behind this one.
@@ -1433,6 +1454,7 @@ impl Connection {
                     CachedStmt {
                         id: prepared.statement_id,
                         params,
+                        columns: prepared.columns.clone(),
                         last_used: 0,
                     },
                     self.opts.stmt_cache_size(),
@@ -1450,10 +1472,12 @@ impl Connection {
                 let Command::Exec(_, values) = &inf.pending.cmd else {
                     return Next::Fail(ProtocolError::Unexpected("prepare response").into());
                 };
-                match encode_exec(prepared.statement_id, values, params) {
-                    Ok(payloads) => {
+                let mut execute = BytesMut::new();
+                match encode_exec(&mut execute, prepared.statement_id, values, params) {
+                    Ok(mut payloads) => {
+                        payloads.push(execute);
                         inf.decoder = ReplyDecoder::results(
-                            TextResultDecoder::new_binary(capabilities),
+                            live.results_decoder(true, Some(prepared.columns.clone())),
                             None,
                             false,
                         );
@@ -1489,7 +1513,21 @@ impl Connection {
                         track(&mut self.session, &mut self.current_db, &ok);
                         results.push(QueryResult::Exec(ok.into()));
                     }
-                    Some(QueryEvent::Columns(cols)) => *current = Some((cols, Vec::new())),
+                    Some(QueryEvent::Columns(cols)) => {
+                        if let Command::Exec(sql, _) = &inf.pending.cmd {
+                            // New definitions of a statement's first result: remembered for
+                            // executions that come without them.
+                            let first = !results
+                                .iter()
+                                .any(|r| matches!(r, QueryResult::Rows { .. }));
+                            if let Some(e) = self.stmts.entries.get_mut(sql) {
+                                if first && !Arc::ptr_eq(&e.columns, &cols) {
+                                    e.columns = cols.clone();
+                                }
+                            }
+                        }
+                        *current = Some((cols, Vec::new()))
+                    }
                     Some(QueryEvent::Row(values)) => match current {
                         Some((cols, rows)) => {
                             let row = Row::new(cols.clone(), values);
@@ -1800,17 +1838,21 @@ const LONG_DATA_THRESHOLD: usize = 8 * 1024 * 1024;
 /// Size of each long data chunk.
 const LONG_DATA_CHUNK: usize = 4 * 1024 * 1024;
 
-/// The payloads that execute a prepared statement: long data chunks for large byte
-/// parameters, then `COM_STMT_EXECUTE` (last).
+/// Encodes `COM_STMT_EXECUTE` into `execute` and returns the long data chunks (for large byte
+/// parameters) to send before it, each a command of its own.
 fn encode_exec(
+    execute: &mut BytesMut,
     id: u32,
     params: &[Value],
     param_count: usize,
 ) -> std::result::Result<Vec<BytesMut>, statement::ParamCountMismatch> {
-    let long: Vec<bool> = params
-        .iter()
-        .map(|v| matches!(v, Value::Bytes(b) | Value::Json(b) if b.len() > LONG_DATA_THRESHOLD))
-        .collect();
+    let is_long =
+        |v: &Value| matches!(v, Value::Bytes(b) | Value::Json(b) if b.len() > LONG_DATA_THRESHOLD);
+    if !params.iter().any(is_long) {
+        statement::com_stmt_execute(execute, id, params, param_count)?;
+        return Ok(Vec::new());
+    }
+    let long: Vec<bool> = params.iter().map(is_long).collect();
     let mut payloads = Vec::new();
     if params.len() == param_count {
         for (i, value) in params.iter().enumerate() {
@@ -1825,9 +1867,7 @@ fn encode_exec(
             }
         }
     }
-    let mut execute = BytesMut::new();
-    statement::com_stmt_execute_with_long_data(&mut execute, id, params, param_count, &long)?;
-    payloads.push(execute);
+    statement::com_stmt_execute_with_long_data(execute, id, params, param_count, &long)?;
     Ok(payloads)
 }
 

@@ -70,6 +70,15 @@ pub mod capabilities {
     pub const MARIADB_CLIENT_MYSQL: u32 = 1;
 }
 
+/// MariaDB's extended capability flags (the upper 32 bits of its 64-bit capabilities, sent in
+/// otherwise unused bytes of the handshake when `CLIENT_MYSQL` is not set).
+pub mod mariadb_capabilities {
+    /// The server leaves out the column definitions of a prepared statement's result when
+    /// they did not change since the client last received them (MariaDB 10.6+). Every result
+    /// set's column count is then followed by a "metadata follows" byte.
+    pub const MARIADB_CLIENT_CACHE_METADATA: u32 = 1 << 4;
+}
+
 /// Server status flags carried by OK and EOF packets.
 pub mod status {
     /// A transaction is active.

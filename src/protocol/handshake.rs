@@ -138,13 +138,17 @@ pub struct HandshakeResponse<'a> {
     pub auth_plugin: &'a str,
     /// Connection attributes (sent when `CLIENT_CONNECT_ATTRS` is set).
     pub connect_attrs: &'a [(&'a str, &'a str)],
+    /// MariaDB extended capabilities (already intersected with the server's; 0 for MySQL).
+    pub mariadb_capabilities: u32,
 }
 
-fn put_fixed_header(dst: &mut BytesMut, caps: u32, max_packet: u32, collation: u8) {
+fn put_fixed_header(dst: &mut BytesMut, caps: u32, max_packet: u32, collation: u8, ext: u32) {
     dst.put_u32_le(caps);
     dst.put_u32_le(max_packet);
     dst.put_u8(collation);
-    dst.put_bytes(0, 23);
+    dst.put_bytes(0, 19);
+    // MariaDB reads its extended capabilities from the last 4 filler bytes.
+    dst.put_u32_le(ext);
 }
 
 fn put_null_terminated(dst: &mut BytesMut, s: &[u8]) {
@@ -156,7 +160,13 @@ impl HandshakeResponse<'_> {
     /// Appends the payload to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
         let caps = self.capabilities;
-        put_fixed_header(dst, caps, self.max_packet_size, self.collation);
+        put_fixed_header(
+            dst,
+            caps,
+            self.max_packet_size,
+            self.collation,
+            self.mariadb_capabilities,
+        );
         put_null_terminated(dst, self.username.as_bytes());
         if caps & CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA != 0 {
             put_lenenc_bytes(dst, self.auth_response);
@@ -192,9 +202,10 @@ impl HandshakeResponse<'_> {
 }
 
 /// Appends an SSLRequest payload: the first 32 bytes of a HandshakeResponse41, sent before the
-/// TLS handshake. `caps` must include `CLIENT_SSL`.
-pub fn ssl_request(dst: &mut BytesMut, caps: u32, max_packet: u32, collation: u8) {
-    put_fixed_header(dst, caps, max_packet, collation);
+/// TLS handshake. `caps` must include `CLIENT_SSL`; `ext` are MariaDB's extended capabilities
+/// (0 for MySQL).
+pub fn ssl_request(dst: &mut BytesMut, caps: u32, max_packet: u32, collation: u8, ext: u32) {
+    put_fixed_header(dst, caps, max_packet, collation, ext);
 }
 
 #[cfg(test)]
@@ -390,6 +401,7 @@ mod tests {
             database: Some("test"),
             auth_plugin: "mysql_native_password",
             connect_attrs: attrs,
+            mariadb_capabilities: 0,
         }
     }
 
@@ -459,7 +471,7 @@ mod tests {
     fn ssl_request_layout() {
         let mut dst = BytesMut::new();
         let caps = CLIENT_PROTOCOL_41 | CLIENT_SSL;
-        ssl_request(&mut dst, caps, 0x0100_0000, 45);
+        ssl_request(&mut dst, caps, 0x0100_0000, 45, 0);
         assert_eq!(dst.len(), 32);
         assert_eq!(&dst[..4], &caps.to_le_bytes());
         assert_eq!(&dst[4..8], &[0, 0, 0, 1]);
@@ -469,6 +481,21 @@ mod tests {
         let mut full = BytesMut::new();
         let mut r = base_response(caps, b"", &[]);
         r.max_packet_size = 0x0100_0000;
+        r.encode(&mut full);
+        assert_eq!(&full[..32], &dst[..]);
+    }
+
+    #[test]
+    fn mariadb_extended_capabilities_go_in_the_last_filler_bytes() {
+        let caps = CLIENT_PROTOCOL_41 | CLIENT_SSL;
+        let mut dst = BytesMut::new();
+        ssl_request(&mut dst, caps, 0x0100_0000, 45, 0x10);
+        assert!(dst[9..28].iter().all(|&b| b == 0));
+        assert_eq!(&dst[28..32], &[0x10, 0, 0, 0]);
+        let mut full = BytesMut::new();
+        let mut r = base_response(caps, b"", &[]);
+        r.max_packet_size = 0x0100_0000;
+        r.mariadb_capabilities = 0x10;
         r.encode(&mut full);
         assert_eq!(&full[..32], &dst[..]);
     }

@@ -237,6 +237,11 @@ pub struct TextResultDecoder {
     capabilities: u32,
     binary: bool,
     state: State,
+    /// `MARIADB_CLIENT_CACHE_METADATA` is in effect: a "metadata follows" byte comes after
+    /// each column count.
+    metadata_cache: bool,
+    /// The column definitions to use when the server leaves them out.
+    cached_columns: Option<Arc<[Column]>>,
 }
 
 impl TextResultDecoder {
@@ -246,7 +251,25 @@ impl TextResultDecoder {
             capabilities,
             binary: false,
             state: State::Start,
+            metadata_cache: false,
+            cached_columns: None,
         }
+    }
+
+    /// The same decoder for a connection where MariaDB's `MARIADB_CLIENT_CACHE_METADATA` is
+    /// in effect: each column count is followed by a "metadata follows" byte, and when it is 0
+    /// the result's columns are `columns` (those of the prepared statement, as last received).
+    /// A result without metadata and without `columns` of the same count is a protocol error.
+    pub fn with_metadata_cache(mut self, columns: Option<Arc<[Column]>>) -> Self {
+        self.metadata_cache = true;
+        self.cached_columns = columns;
+        self
+    }
+
+    /// Replaces the column definitions used when the server leaves them out (they may have
+    /// changed since the decoder was made, e.g. by the reply to an execution before it).
+    pub fn set_cached_columns(&mut self, columns: Arc<[Column]>) {
+        self.cached_columns = Some(columns);
     }
 
     /// A decoder for the response to `COM_STMT_EXECUTE`: the same packets as a COM_QUERY
@@ -364,6 +387,20 @@ impl TextResultDecoder {
                     return Err(ProtocolError::Unexpected("result set without metadata"));
                 }
                 let count = count as usize;
+                if self.metadata_cache && p.u8("metadata follows")? == 0 {
+                    // The statement's columns, unchanged since the client last received them.
+                    let columns = match &self.cached_columns {
+                        Some(c) if c.len() == count => c.clone(),
+                        _ => {
+                            return Err(ProtocolError::Unexpected(
+                                "result set without metadata for unknown columns",
+                            ))
+                        }
+                    };
+                    // No definitions, so no EOF after them either.
+                    self.state = State::Rows(columns.clone());
+                    return Ok(Some(QueryEvent::Columns(columns)));
+                }
                 self.state = State::Columns {
                     remaining: count,
                     raw: Vec::with_capacity(count.min(PREALLOCATE_COLUMNS) * 64),
@@ -592,6 +629,66 @@ mod tests {
             }
         }
         (events, dec)
+    }
+
+    /// A column count followed by MariaDB's "metadata follows" byte.
+    fn count_with_flag(n: u64, follows: bool) -> Bytes {
+        let mut b = BytesMut::new();
+        put_lenenc_int(&mut b, n);
+        b.put_u8(u8::from(follows));
+        b.freeze()
+    }
+
+    #[test]
+    fn cached_metadata_is_used_when_the_server_leaves_it_out() {
+        for caps in [CAPS_EOF, CAPS_NO_EOF] {
+            // First execution: the definitions follow (and, without DEPRECATE_EOF, their EOF).
+            let mut packets = vec![count_with_flag(2, true)];
+            packets.extend(binary_columns().into_iter().skip(1));
+            if caps == CAPS_EOF {
+                packets.push(eof(SERVER_STATUS_AUTOCOMMIT));
+            }
+            packets.push(binary_row(Some(7), Some(b"x")));
+            packets.push(ok_eof(SERVER_STATUS_AUTOCOMMIT, 0));
+            let mut dec = TextResultDecoder::new_binary(caps).with_metadata_cache(None);
+            let mut columns = None;
+            for p in packets {
+                if let Some(QueryEvent::Columns(c)) = dec.feed(p).unwrap() {
+                    columns = Some(c);
+                }
+            }
+            assert!(dec.is_done());
+            let columns = columns.expect("columns");
+            assert_eq!(columns[1].name, "name");
+
+            // Next execution: no definitions and no EOF; the cached ones describe the row.
+            let mut dec = TextResultDecoder::new_binary(caps).with_metadata_cache(None);
+            dec.set_cached_columns(columns.clone());
+            let events: Vec<_> = [
+                count_with_flag(2, false),
+                binary_row(Some(-1), None),
+                ok_eof(SERVER_STATUS_AUTOCOMMIT, 0),
+            ]
+            .into_iter()
+            .filter_map(|p| dec.feed(p).unwrap())
+            .collect();
+            assert!(dec.is_done());
+            assert!(matches!(&events[0], QueryEvent::Columns(c) if Arc::ptr_eq(c, &columns)));
+            assert_eq!(
+                events[1],
+                QueryEvent::Row(vec![Value::Int(-1), Value::Null])
+            );
+
+            // Left out, but nothing (or something else) is cached: refused, not guessed.
+            let mut dec = TextResultDecoder::new_binary(caps).with_metadata_cache(None);
+            assert!(dec.feed(count_with_flag(2, false)).is_err());
+            let mut dec = TextResultDecoder::new_binary(caps)
+                .with_metadata_cache(Some(columns[..1].to_vec().into()));
+            assert!(dec.feed(count_with_flag(2, false)).is_err());
+            // The flag byte itself missing.
+            let mut dec = TextResultDecoder::new_binary(caps).with_metadata_cache(None);
+            assert!(dec.feed(count(2)).is_err());
+        }
     }
 
     #[test]
