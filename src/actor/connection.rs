@@ -546,6 +546,9 @@ pub struct Connection {
     /// A reply was just completed: give the caller a turn to send its next command before
     /// reading the socket again (a read now would find nothing, at the cost of a system call).
     yield_after_reply: bool,
+    /// Cleared when a reply finishes (or the exchange writes): the driver's read loop then
+    /// goes back to its other duties before reading on.
+    reply_progressed: bool,
     /// `Close` was received: refuse new commands, close once the queue is drained.
     closing: Option<Vec<ReplyTx>>,
     /// The transaction that owns the connection now.
@@ -595,6 +598,7 @@ impl Connection {
             query_timer: None,
             killing: false,
             yield_after_reply: false,
+            reply_progressed: false,
             closing: None,
             active_txn: None,
             raw_txn_lost: false,
@@ -1243,6 +1247,7 @@ impl Connection {
         self.query_timer = None;
         let next = self.pipelined.pop_front();
         self.yield_after_reply = next.is_none();
+        self.reply_progressed = false;
         let mut next = next;
         if let Some(InFlight {
             pending:
@@ -1644,7 +1649,7 @@ impl Connection {
             self.expire_queued();
         }
         let mut budget = PACKET_BUDGET;
-        loop {
+        'outer: loop {
             let drained = self.queue.is_empty() && self.in_flight.is_none();
             if drained && (self.closing.is_some() || !ctx.connected()) {
                 self.quit(task, "connection closed");
@@ -1752,82 +1757,109 @@ impl Connection {
                 }
             }
 
-            let Some(live) = self.live.as_mut() else {
-                continue;
-            };
-            if std::mem::take(&mut self.yield_after_reply)
-                && self.in_flight.is_none()
-                && live.framed.read_buffer().is_empty()
-            {
-                // Polled again at once; by then the caller may have queued its next command,
-                // and the socket is read after that command is written. An idle connection
-                // still watches the socket from the next turn on.
-                task.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            match Pin::new(&mut live.framed).poll_next(task) {
-                Poll::Ready(Some(Ok(payload))) => match self.on_packet(payload) {
-                    Next::Continue => {}
-                    Next::Send(data) => {
-                        if let Some(live) = self.live.as_mut() {
-                            // A local file: its contents (when any), then the empty packet
-                            // that ends it.
-                            let mut sent = Ok(());
-                            if !data.is_empty() {
-                                sent = Pin::new(&mut live.framed).start_send(&data[..]);
-                            }
-                            if sent.is_ok() {
-                                sent = Pin::new(&mut live.framed).start_send(&[][..]);
-                            }
-                            if let Err(e) = sent {
-                                self.fail_connection(e.into(), false, ctx);
-                                return Poll::Ready(());
-                            }
-                        }
-                    }
-                    Next::SendCommands(payloads) => {
-                        if let Some(live) = self.live.as_mut() {
-                            for data in payloads {
-                                live.framed.codec_mut().reset_seq();
-                                if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..]) {
+            // Packets of one reply are read in a tight loop; the checks above run again
+            // when the reply is complete (or something else needs attention).
+            loop {
+                let Some(live) = self.live.as_mut() else {
+                    continue 'outer;
+                };
+                if std::mem::take(&mut self.yield_after_reply)
+                    && self.in_flight.is_none()
+                    && live.framed.read_buffer().is_empty()
+                {
+                    // Polled again at once; by then the caller may have queued its next
+                    // command, and the socket is read after that command is written. An idle
+                    // connection still watches the socket from the next turn on.
+                    task.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                match Pin::new(&mut live.framed).poll_next(task) {
+                    Poll::Ready(Some(Ok(payload))) => match self.on_packet(payload) {
+                        Next::Continue => {}
+                        Next::Send(data) => {
+                            if let Some(live) = self.live.as_mut() {
+                                // A local file: its contents (when any), then the empty packet
+                                // that ends it.
+                                let mut sent = Ok(());
+                                if !data.is_empty() {
+                                    sent = Pin::new(&mut live.framed).start_send(&data[..]);
+                                }
+                                if sent.is_ok() {
+                                    sent = Pin::new(&mut live.framed).start_send(&[][..]);
+                                }
+                                if let Err(e) = sent {
                                     self.fail_connection(e.into(), false, ctx);
                                     return Poll::Ready(());
                                 }
                             }
+                            self.reply_progressed = false;
                         }
-                    }
-                    Next::Fail(e) => {
-                        self.fail_connection(e, false, ctx);
+                        Next::SendCommands(payloads) => {
+                            if let Some(live) = self.live.as_mut() {
+                                for data in payloads {
+                                    live.framed.codec_mut().reset_seq();
+                                    if let Err(e) = Pin::new(&mut live.framed).start_send(&data[..])
+                                    {
+                                        self.fail_connection(e.into(), false, ctx);
+                                        return Poll::Ready(());
+                                    }
+                                }
+                            }
+                            self.reply_progressed = false;
+                        }
+                        Next::Fail(e) => {
+                            self.fail_connection(e, false, ctx);
+                            return Poll::Ready(());
+                        }
+                        Next::Retry(e) => {
+                            self.fail_connection(e, true, ctx);
+                            return Poll::Ready(());
+                        }
+                    },
+                    Poll::Ready(Some(Err(e))) => {
+                        self.fail_connection(e.into(), false, ctx);
                         return Poll::Ready(());
                     }
-                    Next::Retry(e) => {
-                        self.fail_connection(e, true, ctx);
+                    Poll::Ready(None) => {
+                        if self.in_flight.is_none() {
+                            self.drop_idle_connection("server closed the connection");
+                            continue 'outer;
+                        }
+                        self.fail_connection(
+                            Error::new(ErrorKind::Io)
+                                .with_detail("the server closed the connection"),
+                            false,
+                            ctx,
+                        );
                         return Poll::Ready(());
                     }
-                },
-                Poll::Ready(Some(Err(e))) => {
-                    self.fail_connection(e.into(), false, ctx);
-                    return Poll::Ready(());
+                    Poll::Pending => return Poll::Pending,
                 }
-                Poll::Ready(None) => {
-                    if self.in_flight.is_none() {
-                        self.drop_idle_connection("server closed the connection");
-                        continue;
-                    }
-                    self.fail_connection(
-                        Error::new(ErrorKind::Io).with_detail("the server closed the connection"),
-                        false,
-                        ctx,
-                    );
-                    return Poll::Ready(());
-                }
-                Poll::Pending => return Poll::Pending,
-            }
 
-            budget -= 1;
-            if budget == 0 {
-                task.waker().wake_by_ref();
-                return Poll::Pending;
+                budget -= 1;
+                if budget == 0 {
+                    task.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                // Read on while the same reply is still coming in and nothing else waits: no
+                // command finished (so nothing new can be written), no time bound runs, and
+                // the rows do not go to a stream (which needs room before each row).
+                let plain = std::mem::replace(&mut self.reply_progressed, true)
+                    && self.query_timer.is_none()
+                    && matches!(
+                        &self.in_flight,
+                        Some(InFlight {
+                            decoder: ReplyDecoder::Text {
+                                streaming: false,
+                                ..
+                            } | ReplyDecoder::Simple
+                                | ReplyDecoder::Prepare { .. },
+                            ..
+                        })
+                    );
+                if !plain {
+                    continue 'outer;
+                }
             }
         }
     }
