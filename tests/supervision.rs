@@ -539,3 +539,56 @@ async fn should_restore_raw_use_and_set_statements_after_a_reconnect() {
         assert_eq!(rows[0].get::<String>(3), "+03:00", "{}", srv.name);
     }
 }
+
+/// A temporary error that arrives after some rows: the statement is sent again on a new
+/// connection, and the rows of the lost attempt are not kept (typed and untyped).
+#[actix_rt::test]
+async fn should_drop_the_rows_of_an_attempt_that_ended_in_a_temporary_error() {
+    for srv in servers() {
+        let opts = Opts::from_url(&srv.url_with_db("actix_test"))
+            .unwrap()
+            .with_temporary_error_codes([1242])
+            .with_reconnect_policy(ReconnectPolicy {
+                initial_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(20),
+                max_attempts: 3,
+            });
+        let numbers = (1..=10)
+            .map(|n| format!("SELECT {n} n"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        // Row 5 fails ("Subquery returns more than 1 row") while @fail is set; a new
+        // connection does not have it.
+        let sql = format!(
+            "SELECT IF(n < 5 OR @fail IS NULL, n, (SELECT 1 UNION SELECT 2)) AS v \
+             FROM ({numbers}) t ORDER BY n"
+        );
+        for typed in [true, false] {
+            let c = Client::new(opts.clone());
+            c.execute("SET @fail = 1").await.unwrap();
+            let values: Vec<i64> = if typed {
+                c.query_as::<(i64,)>(sql.clone())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(v,)| v)
+                    .collect()
+            } else {
+                c.query(sql.clone())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<i64>(0))
+                    .collect()
+            };
+            assert_eq!(
+                values,
+                (1..=10).collect::<Vec<_>>(),
+                "{} typed={typed}",
+                srv.name
+            );
+            let (_, stats, _) = c.state().await.unwrap();
+            assert_eq!(stats.redelivered, 1, "{} typed={typed}", srv.name);
+        }
+    }
+}

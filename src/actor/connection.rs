@@ -181,6 +181,8 @@ pub(crate) trait RowSink: Send {
     /// The reply is complete (its first result set's rows were given to [`RowSink::row`]).
     fn finish(self: Box<Self>, result: Result<Reply>);
     fn is_closed(&self) -> bool;
+    /// Forgets the rows taken so far: the command is sent again.
+    fn reset(&mut self);
 }
 
 /// Collects rows converted with [`FromRow`]; the first conversion error is the answer.
@@ -211,6 +213,11 @@ impl<T: FromRow + Send + 'static> RowSink for CollectAs<T> {
 
     fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+
+    fn reset(&mut self) {
+        self.rows.clear();
+        self.error = None;
     }
 }
 
@@ -859,6 +866,10 @@ impl Connection {
             if retry {
                 let mut p = inf.pending;
                 p.retries += 1;
+                // Rows of the lost attempt (a temporary error can follow some rows).
+                if let ReplyTx::Typed(sink) = &mut p.tx {
+                    sink.reset();
+                }
                 self.stats.redelivered += 1;
                 resend.push(p);
             } else {
