@@ -343,6 +343,26 @@ async fn should_abort_a_transaction_whose_idle_connection_is_killed() {
         assert_eq!(e.kind(), ErrorKind::TransactionAborted, "{}: {e}", srv.name);
         // Reported once; the client goes on.
         assert!(keys(&c, &t).await.is_empty(), "{}", srv.name);
+
+        // A caller that ends the lost raw transaction with ROLLBACK gets no error: the
+        // server already rolled it back. A COMMIT would have been refused as above.
+        c.execute("START TRANSACTION").await.unwrap();
+        c.execute(format!("INSERT INTO {t} VALUES ('raw-three')"))
+            .await
+            .unwrap();
+        let id = c.connection_info().await.unwrap().unwrap().connection_id;
+        admin.execute(format!("KILL {id}")).await.unwrap();
+        wait_closed(&c).await;
+        c.execute(" rollback ;").await.unwrap();
+        c.execute(format!("INSERT INTO {t} VALUES ('raw-four')"))
+            .await
+            .unwrap();
+        assert_eq!(
+            keys(&c, &t).await,
+            vec!["raw-four".to_string()],
+            "{}",
+            srv.name
+        );
     }
 }
 

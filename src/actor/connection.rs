@@ -1171,6 +1171,12 @@ impl Connection {
                 None
             }
             _ => match pending.txn {
+                None if self.raw_txn_lost && !pending.internal && is_rollback(&pending.cmd) => {
+                    // The caller ends the lost transaction itself: the server already rolled
+                    // it back, and a ROLLBACK on the new connection is harmless.
+                    self.raw_txn_lost = false;
+                    Some(pending)
+                }
                 None if self.raw_txn_lost && !pending.internal => {
                     self.raw_txn_lost = false;
                     pending.fail(Error::transaction_aborted(false).with_detail(
@@ -1876,6 +1882,23 @@ impl Connection {
     }
 }
 
+/// A plain `ROLLBACK` (or `ROLLBACK WORK`) in raw SQL; not `ROLLBACK TO SAVEPOINT`.
+fn is_rollback(cmd: &Command) -> bool {
+    let Command::Query(sql) = cmd else {
+        return false;
+    };
+    let words: Vec<&str> = sql
+        .trim()
+        .trim_end_matches(';')
+        .split_ascii_whitespace()
+        .collect();
+    match words.as_slice() {
+        [w] => w.eq_ignore_ascii_case("rollback"),
+        [w, work] => w.eq_ignore_ascii_case("rollback") && work.eq_ignore_ascii_case("work"),
+        _ => false,
+    }
+}
+
 /// Parameters larger than this go as `COM_STMT_SEND_LONG_DATA` before the execute.
 const LONG_DATA_THRESHOLD: usize = 8 * 1024 * 1024;
 /// Size of each long data chunk.
@@ -2199,5 +2222,27 @@ impl Handler<GetInfo> for Connection {
             is_mariadb: l.is_mariadb,
             status: l.status,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_a_plain_rollback_only() {
+        for sql in ["ROLLBACK", " rollback ;", "Rollback Work", "ROLLBACK\n"] {
+            assert!(is_rollback(&Command::Query(sql.into())), "{sql:?}");
+        }
+        for sql in [
+            "ROLLBACK TO SAVEPOINT a",
+            "ROLLBACK AND CHAIN",
+            "COMMIT",
+            "SELECT 'ROLLBACK'",
+            "",
+        ] {
+            assert!(!is_rollback(&Command::Query(sql.into())), "{sql:?}");
+        }
+        assert!(!is_rollback(&Command::QueryWith("ROLLBACK".into(), Vec::new())));
     }
 }
