@@ -2243,6 +2243,9 @@ mod tests {
         ] {
             assert!(!is_rollback(&Command::Query(sql.into())), "{sql:?}");
         }
-        assert!(!is_rollback(&Command::QueryWith("ROLLBACK".into(), Vec::new())));
+        assert!(!is_rollback(&Command::QueryWith(
+            "ROLLBACK".into(),
+            Vec::new()
+        )));
     }
 }
