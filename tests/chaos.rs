@@ -7,11 +7,13 @@
 //!   no acknowledged write is missing, no write ran twice, nothing the client called unexecuted
 //!   is there, no request hung, and the pool serves on every connection again soon after each
 //!   fault.
+//! - `should_keep_every_acknowledged_write_with_pipelining`: the same with
+//!   `pipeline_depth` 8, so each connection has several commands written when it is cut.
 //! - `should_refuse_past_the_bounds_at_once_and_never_exceed_max_size`: more senders than the
 //!   queues allow get `QueueFull` at once; queues and waiters stay within their bounds; the
 //!   server never sees more than `max_size` connections.
-//! - `should_not_replace_a_healthy_connection_when_its_reset_is_refused_as_queue_full`
-//!   (ignored): a known defect the overload run shows as replaced connections.
+//! - `should_not_replace_a_healthy_connection_when_its_reset_is_refused_as_queue_full`: a
+//!   lease returned while its connection's queue is full is still reset, not replaced.
 //!
 //! Each test prints a summary line (`chaos ...`, `overload ...`); `docs/reliability.md`
 //! ("Figures") records them. The servers are private to this binary (they get killed), started
@@ -324,7 +326,7 @@ fn recovery(
     None
 }
 
-async fn chaos_run(srv: &mut TestServer) {
+async fn chaos_run(srv: &mut TestServer, pipeline_depth: usize) {
     let table = table_name(srv);
     let admin = direct(srv);
     admin
@@ -336,7 +338,7 @@ async fn chaos_run(srv: &mut TestServer) {
     let (proxy, opts) = proxied(srv).await;
     let proxy = Arc::new(proxy);
     let pool = Pool::new(
-        opts,
+        opts.with_pipeline_depth(pipeline_depth),
         PoolOpts::new()
             .with_max_size(POOL_SIZE)
             .with_wait_timeout(QUEUE_TIMEOUT),
@@ -476,12 +478,12 @@ async fn chaos_run(srv: &mut TestServer) {
     let error_total: usize = errors.values().sum();
 
     eprintln!(
-        "chaos {}: {:.1}s, requests={requests} ok={ok} errors={error_total} {errors:?}; \
+        "chaos {} pipeline_depth={pipeline_depth}: {:.1}s, requests={requests} ok={ok} errors={error_total} {errors:?}; \
          keys={} acked={acked} ambiguous={ambiguous} dup_resolved={dup_resolved}; \
          faults={} {by_fault:?} (server down {}, {} connections cut); \
          lost={} duplicates={} phantom={} hung={}; recovery p50={} p99={} max={} last={} \
          (unrecovered before the next fault: {unrecovered:?}); all {POOL_SIZE} leases answered \
-         in {}; pool reconnects={} redelivered={} timeouts={}; proxy accepted={} max_active={}",
+         in {}; pool reconnects={} redelivered={} timeouts={} pipelined={}; proxy accepted={} max_active={}",
         srv.name,
         ran.as_secs_f64(),
         known.len(),
@@ -500,6 +502,7 @@ async fn chaos_run(srv: &mut TestServer) {
         stats.reconnects,
         stats.redelivered,
         stats.timeouts,
+        stats.pipelined,
         proxy.accepted(),
         proxy.max_active(),
     );
@@ -538,6 +541,14 @@ async fn chaos_run(srv: &mut TestServer) {
         .unwrap_or_else(|| panic!("{name}: not every connection answered after the last fault"));
     assert!(last < RECOVERY_BOUND, "{name}: recovered in {last:?}");
     assert!(stats.size <= POOL_SIZE, "{name}: {stats:?}");
+    if pipeline_depth > 1 {
+        assert!(
+            stats.pipelined > 0,
+            "{name}: nothing was pipelined: {stats:?}"
+        );
+    } else {
+        assert_eq!(stats.pipelined, 0, "{name}: {stats:?}");
+    }
     assert!(
         proxy.max_active() <= POOL_SIZE,
         "{name}: {} connections at once",
@@ -555,7 +566,19 @@ async fn should_keep_every_acknowledged_write_through_cuts_stalls_and_a_restart(
         return;
     }
     for srv in servers.iter_mut() {
-        chaos_run(srv).await;
+        chaos_run(srv, 1).await;
+    }
+}
+
+#[actix_rt::test]
+async fn should_keep_every_acknowledged_write_with_pipelining() {
+    let mut servers = private_servers().await;
+    if servers.is_empty() {
+        eprintln!("MYSQL_TEST_URLS is set: servers cannot be restarted from here, skipped");
+        return;
+    }
+    for srv in servers.iter_mut() {
+        chaos_run(srv, 8).await;
     }
 }
 

@@ -121,6 +121,8 @@ pub struct PoolStats {
     pub redelivered: u64,
     /// Commands that failed with a timeout inside a connection.
     pub timeouts: u64,
+    /// Commands written while an earlier reply was awaited (pipelining).
+    pub pipelined: u64,
     /// Callers that gave up waiting for a connection (`wait_timeout`).
     pub wait_timeouts: u64,
     /// Callers refused because `max_waiters` were already waiting.
@@ -191,6 +193,7 @@ struct Totals {
     idle_closes: u64,
     redelivered: u64,
     timeouts: u64,
+    pipelined: u64,
 }
 
 impl Totals {
@@ -201,6 +204,7 @@ impl Totals {
         self.idle_closes += s.idle_closes;
         self.redelivered += s.redelivered;
         self.timeouts += s.timeouts;
+        self.pipelined += s.pipelined;
     }
 }
 
@@ -630,6 +634,7 @@ impl Pool {
                 idle_closes: st.retired.idle_closes,
                 redelivered: st.retired.redelivered,
                 timeouts: st.retired.timeouts,
+                pipelined: st.retired.pipelined,
                 ..PoolStats::default()
             };
             for slot in &st.slots {
@@ -668,6 +673,7 @@ impl Pool {
             stats.idle_closes += counters.idle_closes;
             stats.redelivered += counters.redelivered;
             stats.timeouts += counters.timeouts;
+            stats.pipelined += counters.pipelined;
         }
         stats
     }
