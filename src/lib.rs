@@ -38,7 +38,7 @@
 //!
 //! The repository's `docs/` directory: `configuration.md` (every option and URL parameter),
 //! `actix.md` (messages in `ResponseFuture`/`ResponseActFuture` handlers, sharing a client,
-//! actix-web), `pooling.md`, `transactions.md`, `reliability.md`,
+//! actix-web), `pooling.md`, `transactions.md`, `reliability.md`, `benchmarks.md`,
 //! `migrating-from-txmysql.md`; and the examples `quickstart`, `actix_web_app` and
 //! `supervised_backend`.
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
