@@ -547,7 +547,8 @@ impl Opts {
     /// connection (e.g. a [`Pool`](crate::Pool) with more tasks than connections).
     ///
     /// Only plain commands are pipelined: text queries without bound parameters, executions of
-    /// statements already prepared on the connection, and pings. Anything else (a prepare,
+    /// statements already prepared on the connection (without parameters over 8 MiB, which
+    /// go as long data), and pings. Anything else (a prepare,
     /// parameters interpolated with the session's escaping rules, a streamed result, a
     /// statement with a time bound, transaction statements, `LOAD DATA LOCAL INFILE` when a
     /// handler is set) waits until nothing is in flight, and nothing is written behind it.

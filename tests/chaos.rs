@@ -558,28 +558,26 @@ async fn chaos_run(srv: &mut TestServer, pipeline_depth: usize) {
     admin.execute(format!("DROP TABLE {table}")).await.unwrap();
 }
 
-#[actix_rt::test]
-async fn should_keep_every_acknowledged_write_through_cuts_stalls_and_a_restart() {
+/// [`chaos_run`] on every private server, one after the other.
+async fn chaos_on_every_server(pipeline_depth: usize) {
     let mut servers = private_servers().await;
     if servers.is_empty() {
         eprintln!("MYSQL_TEST_URLS is set: servers cannot be restarted from here, skipped");
         return;
     }
     for srv in servers.iter_mut() {
-        chaos_run(srv, 1).await;
+        chaos_run(srv, pipeline_depth).await;
     }
 }
 
 #[actix_rt::test]
+async fn should_keep_every_acknowledged_write_through_cuts_stalls_and_a_restart() {
+    chaos_on_every_server(1).await;
+}
+
+#[actix_rt::test]
 async fn should_keep_every_acknowledged_write_with_pipelining() {
-    let mut servers = private_servers().await;
-    if servers.is_empty() {
-        eprintln!("MYSQL_TEST_URLS is set: servers cannot be restarted from here, skipped");
-        return;
-    }
-    for srv in servers.iter_mut() {
-        chaos_run(srv, 8).await;
-    }
+    chaos_on_every_server(8).await;
 }
 
 // ------------------------------------------------------------------------------- overload

@@ -284,6 +284,11 @@ pub(crate) async fn call<T>(
         opts,
         tx: reply_to(tx),
     });
+    answer(rx).await
+}
+
+/// The reply on `rx`; a dropped sender means the actor is gone.
+async fn answer<T>(rx: oneshot::Receiver<Result<T>>) -> Result<T> {
     rx.await.unwrap_or_else(|_| Err(Error::closed()))
 }
 
@@ -653,7 +658,7 @@ impl Connection {
     ) -> ResponseFuture<Result<T>> {
         let (tx, rx) = oneshot::channel();
         self.submit(cmd, o, reply_to(tx));
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Err(Error::closed())) })
+        Box::pin(answer(rx))
     }
 
     /// Queues a command whose rows go to `rows`; refusals come back at once.
@@ -1101,11 +1106,7 @@ impl Connection {
             Command::Query(_) => !self.opts.local_infile_enabled(),
             Command::Ping => true,
             Command::Exec(sql, params) => {
-                self.stmts.entries.contains_key(sql)
-                    && params.iter().all(|v| match v {
-                        Value::Bytes(b) => b.len() <= LONG_DATA_THRESHOLD,
-                        _ => true,
-                    })
+                self.stmts.entries.contains_key(sql) && !params.iter().any(is_long_data)
             }
             _ => false,
         }
@@ -1262,10 +1263,9 @@ impl Connection {
 
     fn finish(&mut self, result: Result<Reply>) {
         self.query_timer = None;
-        let next = self.pipelined.pop_front();
+        let mut next = self.pipelined.pop_front();
         self.yield_after_reply = next.is_none();
         self.reply_progressed = false;
-        let mut next = next;
         if let Some(InFlight {
             pending:
                 Pending {
@@ -1539,11 +1539,8 @@ impl Connection {
                         if let Command::Exec(sql, _) = &inf.pending.cmd {
                             // New definitions of a statement's first result: remembered for
                             // executions that come without them.
-                            let first = !results
-                                .iter()
-                                .any(|r| matches!(r, QueryResult::Rows { .. }));
                             if let Some(e) = self.stmts.entries.get_mut(sql) {
-                                if first && !Arc::ptr_eq(&e.columns, &cols) {
+                                if first_result_set(results) && !Arc::ptr_eq(&e.columns, &cols) {
                                     e.columns = cols.clone();
                                 }
                             }
@@ -1553,13 +1550,8 @@ impl Connection {
                     Some(QueryEvent::Row(values)) => match current {
                         Some((cols, rows)) => {
                             let row = Row::new(cols.clone(), values);
-                            let first_set = || {
-                                !results
-                                    .iter()
-                                    .any(|r| matches!(r, QueryResult::Rows { .. }))
-                            };
                             if let ReplyTx::Typed(sink) = &mut inf.pending.tx {
-                                if first_set() {
+                                if first_result_set(results) {
                                     sink.row(row);
                                 }
                             } else if !*streaming {
@@ -1882,6 +1874,13 @@ impl Connection {
     }
 }
 
+/// Whether the result set being read is the reply's first (no earlier one has ended).
+fn first_result_set(results: &[QueryResult]) -> bool {
+    !results
+        .iter()
+        .any(|r| matches!(r, QueryResult::Rows { .. }))
+}
+
 /// A plain `ROLLBACK` (or `ROLLBACK WORK`) in raw SQL; not `ROLLBACK TO SAVEPOINT`.
 fn is_rollback(cmd: &Command) -> bool {
     let Command::Query(sql) = cmd else {
@@ -1904,6 +1903,11 @@ const LONG_DATA_THRESHOLD: usize = 8 * 1024 * 1024;
 /// Size of each long data chunk.
 const LONG_DATA_CHUNK: usize = 4 * 1024 * 1024;
 
+/// A parameter sent as `COM_STMT_SEND_LONG_DATA` before the execute.
+fn is_long_data(v: &Value) -> bool {
+    matches!(v, Value::Bytes(b) | Value::Json(b) if b.len() > LONG_DATA_THRESHOLD)
+}
+
 /// Encodes `COM_STMT_EXECUTE` into `execute` and returns the long data chunks (for large byte
 /// parameters) to send before it, each a command of its own.
 fn encode_exec(
@@ -1912,13 +1916,11 @@ fn encode_exec(
     params: &[Value],
     param_count: usize,
 ) -> std::result::Result<Vec<BytesMut>, statement::ParamCountMismatch> {
-    let is_long =
-        |v: &Value| matches!(v, Value::Bytes(b) | Value::Json(b) if b.len() > LONG_DATA_THRESHOLD);
-    if !params.iter().any(is_long) {
+    if !params.iter().any(is_long_data) {
         statement::com_stmt_execute(execute, id, params, param_count)?;
         return Ok(Vec::new());
     }
-    let long: Vec<bool> = params.iter().map(is_long).collect();
+    let long: Vec<bool> = params.iter().map(is_long_data).collect();
     let mut payloads = Vec::new();
     if params.len() == param_count {
         for (i, value) in params.iter().enumerate() {
@@ -2200,7 +2202,7 @@ impl Handler<Close> for Connection {
         self.closing
             .get_or_insert_with(Vec::new)
             .push(ReplyTx::Unit(tx));
-        Box::pin(async move { rx.await.unwrap_or_else(|_| Err(Error::closed())) })
+        Box::pin(answer(rx))
     }
 }
 
