@@ -1,7 +1,7 @@
 //! The public handle to a connection actor.
 use actix::{Addr, Supervisor};
 
-use crate::actor::connection::{call, collect_as, ReplyTx};
+use crate::actor::channel::{call, collect_as, ReplyTx};
 use crate::actor::messages::{
     Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
     GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection,
@@ -400,25 +400,4 @@ pub(crate) fn at_most_one(rows: Vec<Row>) -> Result<Option<Row>> {
         return Err(Error::row_count(n));
     }
     Ok(rows.into_iter().next())
-}
-
-pub(crate) fn first_rows(results: Vec<QueryResult>) -> Vec<Row> {
-    results
-        .into_iter()
-        .find_map(|r| match r {
-            QueryResult::Rows { rows, .. } => Some(rows),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-pub(crate) fn last_exec(results: Vec<QueryResult>) -> ExecResult {
-    results
-        .into_iter()
-        .rev()
-        .find_map(|r| match r {
-            QueryResult::Exec(e) => Some(e),
-            _ => None,
-        })
-        .unwrap_or_default()
 }

@@ -115,6 +115,9 @@ struct Inner {
     query: Option<String>,
     may_have_executed: bool,
     rows_found: Option<usize>,
+    /// A callback of the caller's own (a `FromRow` impl, a local infile handler) panicked
+    /// while the connection ran it; the message is in `detail`.
+    panicked: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -127,8 +130,36 @@ impl Error {
             query: None,
             may_have_executed: false,
             rows_found: None,
+            panicked: false,
             source: None,
         }))
+    }
+
+    /// Marks whether the command may have run on the server (it was written).
+    pub(crate) fn with_may_have_executed(mut self, may: bool) -> Self {
+        self.0.may_have_executed = may;
+        self
+    }
+
+    /// A panic in a callback of the caller's (`what`) that the connection ran: the connection
+    /// goes on, and the caller's own future panics again with the same message.
+    pub(crate) fn user_panic(what: &str, payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        let mut e = Error::new(ErrorKind::Usage).with_detail(format!("{what} panicked: {message}"));
+        e.0.panicked = true;
+        e
+    }
+
+    /// Panics again with a panic a callback of the caller's raised inside the connection.
+    pub(crate) fn resume_user_panic(self) -> Self {
+        if self.0.panicked {
+            std::panic::resume_unwind(Box::new(self.0.detail.clone().unwrap_or_default()));
+        }
+        self
     }
 
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -242,8 +273,11 @@ impl Error {
         self.0.query.as_deref()
     }
 
-    /// For [`ErrorKind::ConnectionLost`] and [`ErrorKind::TransactionAborted`]: true when the command had been written to the server,
-    /// so it may have been executed although no reply arrived.
+    /// For [`ErrorKind::ConnectionLost`], [`ErrorKind::TransactionAborted`] and
+    /// [`ErrorKind::Timeout`]: true when the command had been written to the server, so it may
+    /// have been executed although no reply (or only an interruption) came back. False only
+    /// for a command that never reached the server or that the server refused before running
+    /// it.
     pub fn may_have_executed(&self) -> bool {
         self.0.may_have_executed
     }
@@ -281,7 +315,7 @@ impl fmt::Debug for Error {
         }
         if matches!(
             self.0.kind,
-            ErrorKind::ConnectionLost | ErrorKind::TransactionAborted
+            ErrorKind::ConnectionLost | ErrorKind::TransactionAborted | ErrorKind::Timeout
         ) {
             d.field("may_have_executed", &self.0.may_have_executed);
         }
@@ -316,6 +350,9 @@ impl fmt::Display for Error {
         }
         if let Some(detail) = &self.0.detail {
             write!(f, ": {detail}")?;
+        }
+        if self.0.kind == ErrorKind::Timeout && self.0.may_have_executed {
+            f.write_str(" (the command was sent; it may have been executed)")?;
         }
         if self.0.kind == ErrorKind::ConnectionLost {
             if self.0.may_have_executed {

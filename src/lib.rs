@@ -70,6 +70,7 @@ pub use error::{Error, ErrorKind, Result, ServerError};
 pub use from_row::FromRow;
 pub use opts::{
     Opts, ReconnectPolicy, SslMode, DEFAULT_TEMPORARY_ERROR_CODES, DEFAULT_TEMPORARY_ERROR_STRINGS,
+    MESSAGE_MATCHED_ERROR_CODES,
 };
 pub use params::Params;
 pub use pool::{Pool, PoolOpts, PoolStats, PooledConn};

@@ -218,7 +218,37 @@ pub const DEFAULT_TEMPORARY_ERROR_CODES: &[u16] = &[
     4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL, idle connection closed)
 ];
 
-/// Message substrings (compared case-insensitively) that count as temporary by default.
+/// The server errors whose messages are matched against the temporary error strings: errors
+/// about the connection or the server's state, whose text never carries the caller's data.
+/// Any other error (a duplicate key quoting its value, a `SIGNAL` with the caller's own
+/// message, ...) is temporary only by its code, so that data can never make an error look
+/// like a lost connection.
+pub const MESSAGE_MATCHED_ERROR_CODES: &[u16] = &[
+    1040, // ER_CON_COUNT_ERROR
+    1047, // ER_UNKNOWN_COM_ERROR (Galera: WSREP has not yet prepared node)
+    1053, // ER_SERVER_SHUTDOWN
+    1152, // ER_ABORTING_CONNECTION
+    1153, // ER_NET_PACKET_TOO_LARGE
+    1154, // ER_NET_READ_ERROR_FROM_PIPE
+    1155, // ER_NET_FCNTL_ERROR
+    1156, // ER_NET_PACKETS_OUT_OF_ORDER
+    1157, // ER_NET_UNCOMPRESS_ERROR
+    1158, // ER_NET_READ_ERROR
+    1159, // ER_NET_READ_INTERRUPTED
+    1160, // ER_NET_ERROR_ON_WRITE
+    1161, // ER_NET_WRITE_INTERRUPTED
+    1184, // ER_NEW_ABORTING_CONNECTION
+    1205, // ER_LOCK_WAIT_TIMEOUT
+    1213, // ER_LOCK_DEADLOCK
+    1927, // ER_CONNECTION_KILLED
+    2006, // CR_SERVER_GONE_ERROR (as relayed by proxies)
+    2013, // CR_SERVER_LOST (as relayed by proxies)
+    4031, // ER_CLIENT_INTERACTION_TIMEOUT
+    9001, 9002, 9003, 9004, 9005, 9006, // ProxySQL's own connection errors
+];
+
+/// Message substrings (compared case-insensitively) that count as temporary by default, for
+/// the errors in [`MESSAGE_MATCHED_ERROR_CODES`].
 pub const DEFAULT_TEMPORARY_ERROR_STRINGS: &[&str] = &[
     "server has gone away",
     "lost connection",
@@ -731,10 +761,15 @@ impl Opts {
         self.tls.server_name.as_deref().unwrap_or(&self.host)
     }
 
-    /// True when a server error counts as temporary under these options.
+    /// True when a server error counts as temporary under these options: its code is one of
+    /// the temporary error codes, or it is one of [`MESSAGE_MATCHED_ERROR_CODES`] and its
+    /// message contains one of the temporary error strings.
     pub fn is_temporary_server_error(&self, code: u16, message: &str) -> bool {
         if self.temporary_error_codes.contains(&code) {
             return true;
+        }
+        if !MESSAGE_MATCHED_ERROR_CODES.contains(&code) {
+            return false;
         }
         let message = message.to_lowercase();
         self.temporary_error_strings
@@ -804,6 +839,26 @@ fn parse_duration(key: &str, value: &str) -> Result<Duration> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn should_match_temporary_strings_only_on_errors_that_carry_no_data() {
+        let opts = Opts::new();
+        // A duplicate key whose value reads like a connection error.
+        assert!(!opts.is_temporary_server_error(
+            1062,
+            "Duplicate entry 'lost connection' for key 'PRIMARY'"
+        ));
+        assert!(!opts.is_temporary_server_error(1644, "server has gone away"));
+        assert!(opts.is_temporary_server_error(1927, "Connection was killed"));
+        assert!(opts.is_temporary_server_error(2013, "Lost connection to server during query"));
+        let lock = Opts::new().with_temporary_error_strings(["lock wait timeout exceeded"]);
+        assert!(lock.is_temporary_server_error(
+            1205,
+            "Lock wait timeout exceeded; try restarting transaction"
+        ));
+        assert!(!lock.is_temporary_server_error(1062, "lock wait timeout exceeded"));
+    }
+
     use super::*;
     use crate::ErrorKind;
 

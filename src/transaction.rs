@@ -2,10 +2,9 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::actor::connection::{call, collect_as, ReplyTx};
-use crate::actor::messages::{
-    Claim, Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release,
-};
+use crate::actor::channel::{answer, call, collect_as, submit, ReplyTx};
+use crate::actor::command::{CmdOpts, Command};
+use crate::actor::messages::{Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release};
 use crate::client::{at_most_one, exactly_one, Client};
 use crate::error::Result;
 use crate::from_row::FromRow;
@@ -153,8 +152,9 @@ impl Client {
     /// When the server refuses a statement or cannot be reached.
     pub async fn begin_with(&self, opts: TransactionOpts) -> Result<Transaction<'static>> {
         let id = NEXT_TXN.fetch_add(1, Ordering::Relaxed);
-        self.addr().send(Claim(id)).await??;
-        // From here on, dropping `tx` rolls back and gives the connection back.
+        // The handle exists before the claim is even queued: if this future is dropped at any
+        // point, dropping `tx` rolls back and gives the connection back. (A claim whose
+        // caller is gone by the time it comes up is not taken at all.)
         let tx = Transaction {
             client: self.clone(),
             id,
@@ -163,6 +163,8 @@ impl Client {
             done: false,
             _parent: PhantomData,
         };
+        let claim = (Command::Claim(id), CmdOpts::in_txn(id));
+        call(self.addr(), claim, ReplyTx::Unit).await?;
         if let Some(level) = opts.isolation {
             tx.execute(format!("SET TRANSACTION ISOLATION LEVEL {}", level.sql()))
                 .await?;
@@ -387,10 +389,7 @@ impl Transaction<'_> {
             Some(sp) => self.release_savepoint(&sp).await,
             None => {
                 let msg = Execute::new("COMMIT").in_txn(Some(self.id), true);
-                let res = call(self.client.addr(), msg.into_command(), ReplyTx::Exec).await;
-                let released = self.client.addr().send(Release(self.id)).await;
-                res?;
-                released?
+                self.end(msg).await
             }
         }
     }
@@ -405,12 +404,27 @@ impl Transaction<'_> {
         match self.savepoint.take() {
             Some(sp) => self.rollback_to(&sp).await,
             None => {
-                let res = self.execute("ROLLBACK").await;
-                let released = self.client.addr().send(Release(self.id)).await;
-                res?;
-                released?
+                let msg = Execute::new("ROLLBACK").in_txn(Some(self.id), false);
+                self.end(msg).await
             }
         }
+    }
+}
+
+impl Transaction<'_> {
+    /// Sends the statement that ends the transaction and, right behind it, the release of the
+    /// connection, then waits for the statement's answer. Both are queued before the first
+    /// await: a caller that drops this future still leaves the connection released.
+    async fn end(&self, msg: Execute) -> Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        submit(self.client.addr(), msg.into_command(), ReplyTx::Exec(tx));
+        let release = (Command::Release(self.id), CmdOpts::in_txn(self.id));
+        let (released_tx, released) = tokio::sync::oneshot::channel();
+        submit(self.client.addr(), release, ReplyTx::Unit(released_tx));
+        let res = answer(rx).await;
+        let released = answer(released).await;
+        res?;
+        released
     }
 }
 

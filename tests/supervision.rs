@@ -421,7 +421,8 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
             id
         );
 
-        // Message substrings work too.
+        // Message substrings apply only to errors about the connection or the server's state:
+        // 1146 quotes a name from the statement, so its message never makes it temporary.
         let opts = Opts::from_url(&srv.url_with_db("actix_test"))
             .unwrap()
             .with_temporary_error_codes([])
@@ -435,7 +436,7 @@ async fn should_retry_temporary_errors_and_return_others_at_once() {
         c.query("SELECT * FROM missing_for_retry")
             .await
             .unwrap_err();
-        assert_eq!(c.state().await.unwrap().1.redelivered, 2);
+        assert_eq!(c.state().await.unwrap().1.redelivered, 0);
     }
 }
 

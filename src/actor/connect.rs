@@ -1,13 +1,13 @@
 //! Opening a connection: transport, greeting, capability negotiation and authentication.
 //!
 //! <https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_connection_phase.html>
-use std::sync::Arc;
-
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::{Framed, FramedParts};
 
+use super::engine::ConnInfo;
+use super::session::Replay;
 use super::transport::Transport;
 use crate::codec::PacketCodec;
 use crate::error::{Error, ErrorKind, Result};
@@ -18,46 +18,42 @@ use crate::protocol::constants::mariadb_capabilities::MARIADB_CLIENT_CACHE_METAD
 use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
 use crate::protocol::handshake::{self, Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
-use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
+use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
 use crate::protocol::ProtocolError;
 
-/// An authenticated connection, ready for commands.
+/// An authenticated connection, ready for commands: the transport, any bytes already read
+/// from it, and the facts the engine needs.
 #[derive(Debug)]
 pub(crate) struct Live {
-    pub(crate) framed: Framed<Transport, PacketCodec>,
-    /// Capabilities in effect (ours intersected with the server's).
-    pub(crate) capabilities: u32,
-    /// The server's id for this connection (for `KILL`).
-    pub(crate) connection_id: u32,
-    /// The server's version string.
-    pub(crate) server_version: String,
-    /// True for MariaDB.
-    pub(crate) is_mariadb: bool,
-    /// Status flags of the last OK/EOF.
-    pub(crate) status: u16,
-    /// MariaDB's `MARIADB_CLIENT_CACHE_METADATA` is in effect: a prepared statement's result
-    /// comes without column definitions when they did not change.
-    pub(crate) cache_metadata: bool,
+    pub(crate) transport: Transport,
+    /// Bytes the server sent after the last handshake packet (none, normally).
+    pub(crate) read_buf: BytesMut,
+    pub(crate) info: ConnInfo,
 }
 
-impl Live {
-    /// A decoder for the reply to `COM_QUERY` (`binary == false`) or `COM_STMT_EXECUTE`;
-    /// `columns` are the statement's known column definitions (used when the server leaves
-    /// them out).
-    pub(crate) fn results_decoder(
-        &self,
-        binary: bool,
-        columns: Option<Arc<[Column]>>,
-    ) -> TextResultDecoder {
-        let decoder = if binary {
-            TextResultDecoder::new_binary(self.capabilities)
-        } else {
-            TextResultDecoder::new(self.capabilities)
-        };
-        if self.cache_metadata {
-            decoder.with_metadata_cache(columns)
+/// A connection during the handshake and the statements that follow it.
+#[derive(Debug)]
+struct Handshaken {
+    framed: Framed<Transport, PacketCodec>,
+    info: ConnInfo,
+}
+
+impl Handshaken {
+    fn results_decoder(&self) -> TextResultDecoder {
+        let decoder = TextResultDecoder::new(self.info.capabilities);
+        if self.info.cache_metadata {
+            decoder.with_metadata_cache(None)
         } else {
             decoder
+        }
+    }
+
+    fn into_live(self) -> Live {
+        let parts = self.framed.into_parts();
+        Live {
+            transport: parts.io,
+            read_buf: parts.read_buf,
+            info: self.info,
         }
     }
 }
@@ -77,14 +73,23 @@ const CLIENT_CAPABILITIES: u32 = caps::CLIENT_LONG_PASSWORD
     | caps::CLIENT_DEPRECATE_EOF;
 
 /// Connects, bounded by the connect timeout. `db` is the schema to select at connect;
-/// `replay` are statements that restore session state, run after the init statements.
-pub(crate) async fn connect(opts: &Opts, db: Option<&str>, replay: &[String]) -> Result<Live> {
+/// `replay` are statements that restore session state, run after the init statements. A
+/// replayed statement the server refuses does not fail the connect: its variable is listed in
+/// [`ConnInfo::rejected`], and the connection goes on without it.
+pub(crate) async fn connect(opts: &Opts, db: Option<&str>, replay: &[Replay]) -> Result<Live> {
     let fut = async {
-        let mut live = connect_inner(opts, db).await?;
-        for sql in replay {
-            run_statement(&mut live, sql).await?;
+        let mut conn = connect_inner(opts, db).await?;
+        for step in replay {
+            match run_statement(&mut conn, &step.sql).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Server => {
+                    tracing::warn!(variable = %step.variable, error = %e, "session variable not restored");
+                    conn.info.rejected.push(step.variable.clone());
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok(live)
+        Ok(conn.into_live())
     };
     match tokio::time::timeout(opts.connect_timeout(), fut).await {
         Ok(res) => res,
@@ -103,7 +108,7 @@ fn endpoint(opts: &Opts) -> String {
     }
 }
 
-async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
+async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Handshaken> {
     let transport = match opts.socket() {
         Some(path) => Transport::Unix(UnixStream::connect(path).await.map_err(|e| {
             Error::from(e).with_detail(format!("connecting to {}", path.display()))
@@ -232,19 +237,22 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Live> {
         tls = framed.get_ref().is_tls(),
         "authenticated"
     );
-    let mut live = Live {
+    let mut conn = Handshaken {
         framed,
-        capabilities,
-        connection_id: handshake.connection_id,
-        is_mariadb: handshake.is_mariadb(),
-        server_version: handshake.server_version,
-        status: ok.status,
-        cache_metadata: mariadb_capabilities & MARIADB_CLIENT_CACHE_METADATA != 0,
+        info: ConnInfo {
+            capabilities,
+            connection_id: handshake.connection_id,
+            is_mariadb: handshake.is_mariadb(),
+            server_version: handshake.server_version,
+            status: ok.status,
+            cache_metadata: mariadb_capabilities & MARIADB_CLIENT_CACHE_METADATA != 0,
+            rejected: Vec::new(),
+        },
     };
     for sql in opts.init_sql() {
-        run_statement(&mut live, sql).await?;
+        run_statement(&mut conn, sql).await?;
     }
-    Ok(live)
+    Ok(conn)
 }
 
 /// Whether to negotiate TLS, given the options and the server's capabilities. Fails closed:
@@ -309,21 +317,21 @@ fn tls_handshake_error(e: std::io::Error) -> Error {
     }
 }
 
-/// Runs one statement to completion on a connection that is not yet (or no longer) driven by
-/// the actor, discarding any rows.
-pub(crate) async fn run_statement(live: &mut Live, sql: &str) -> Result<()> {
+/// Runs one statement to completion on a connection that is not yet driven by the engine,
+/// discarding any rows.
+async fn run_statement(live: &mut Handshaken, sql: &str) -> Result<()> {
     let mut buf = BytesMut::with_capacity(sql.len() + 1);
     command::com_query(&mut buf, sql);
     live.framed.codec_mut().reset_seq();
     live.framed.send(&buf[..]).await?;
-    let mut decoder = live.results_decoder(false, None);
+    let mut decoder = live.results_decoder();
     let mut result = Ok(());
     while !decoder.is_done() {
         let packet = next_packet(&mut live.framed).await?;
         match decoder.feed(packet)? {
             Some(QueryEvent::Err(err)) => result = Err(Error::server(err).with_query(sql)),
-            Some(QueryEvent::Ok(ok)) => live.status = ok.status,
-            Some(QueryEvent::ResultSetEnd { status, .. }) => live.status = status,
+            Some(QueryEvent::Ok(ok)) => live.info.status = ok.status,
+            Some(QueryEvent::ResultSetEnd { status, .. }) => live.info.status = status,
             Some(QueryEvent::LocalInfile(_)) => {
                 live.framed.send(&[][..]).await?;
                 result = Err(Error::usage("LOAD DATA LOCAL INFILE is disabled").with_query(sql));
@@ -350,7 +358,7 @@ pub(crate) async fn kill_query(opts: &Opts, id: u32) -> Result<()> {
     }
 }
 
-async fn connect_inner_without_init(opts: &Opts) -> Result<Live> {
+async fn connect_inner_without_init(opts: &Opts) -> Result<Handshaken> {
     let opts = opts.clone().without_init_sql();
     match tokio::time::timeout(opts.connect_timeout(), connect_inner(&opts, None)).await {
         Ok(res) => res,

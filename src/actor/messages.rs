@@ -16,7 +16,7 @@
 //! ```
 use actix::Message;
 
-use super::connection::CmdOpts;
+use super::command::CmdOpts;
 use crate::error::Result;
 use crate::params::Params;
 use crate::protocol::value::Value;
@@ -168,7 +168,7 @@ impl Message for GetState {
     type Result = (ConnectionState, ConnectionStats, usize);
 }
 
-pub use super::connection::{ConnectionState, ConnectionStats};
+pub use super::engine::{ConnectionState, ConnectionStats};
 
 /// Returns facts about the current connection (or `None` while it is not open).
 #[derive(Debug, Clone, Copy, Default)]

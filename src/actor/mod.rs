@@ -1,8 +1,18 @@
 //! The actors: one [`Connection`] actor per server connection, run under an
-//! [`actix::Supervisor`].
+//! [`actix::Supervisor`], over a sans-IO [engine](engine) that decides what the connection does.
+//!
+//! Layers, lowest first: `command`, `reply`, `stmt_cache` and `session` (the engine's model),
+//! `engine` (the state machine), `channel` (callers that answer over channels), `connect`
+//! and `transport` (opening a socket and the handshake), `connection` (the actor).
+pub(crate) mod channel;
+pub(crate) mod command;
 mod connect;
 pub(crate) mod connection;
+pub(crate) mod engine;
 pub mod messages;
+pub(crate) mod reply;
+mod session;
+mod stmt_cache;
 mod transport;
 
 pub use connection::Connection;
