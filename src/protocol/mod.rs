@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod buf;
+pub mod column;
 pub mod command;
 pub mod constants;
 mod error;

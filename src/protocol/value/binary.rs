@@ -12,8 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{text, Date, DateTime, Time, Value};
 use crate::protocol::buf::{lenenc_slice, put_lenenc_bytes, ParseBuf};
+use crate::protocol::column::Column;
 use crate::protocol::constants::{column_flags, ColumnType};
-use crate::protocol::resultset::Column;
 use crate::protocol::ProtocolError;
 
 const WHAT: &str = "binary row value";
