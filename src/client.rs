@@ -1,7 +1,8 @@
 //! The public handle to a connection actor.
 use actix::{Addr, Supervisor};
 
-use crate::actor::channel::{call, collect_as, ReplyTx};
+use crate::actor::channel::{collect_as, ReplyTx};
+use crate::actor::connection::call;
 use crate::actor::messages::{
     Close, CloseStatement, ConnectionInfo, ConnectionState, ConnectionStats, Exec, Execute,
     GetInfo, GetState, Ping, Prepare, Query, QueryMulti, QueryStream, ResetConnection,

@@ -2,8 +2,9 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::actor::channel::{answer, call, collect_as, submit, ReplyTx};
+use crate::actor::channel::{answer, collect_as, ReplyTx};
 use crate::actor::command::{CmdOpts, Command};
+use crate::actor::connection::{call, submit};
 use crate::actor::messages::{Exec, Execute, Prepare, Query, QueryMulti, QueryStream, Release};
 use crate::client::{at_most_one, exactly_one, Client};
 use crate::error::Result;

@@ -3,12 +3,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Context, Poll};
 
-use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::PollSender;
 
-use super::command::{CmdOpts, Command};
-use super::connection::Connection;
 use super::reply::{first_rows, last_exec, Caller, Reply};
 use crate::error::{Error, Result};
 use crate::from_row::FromRow;
@@ -232,25 +229,6 @@ impl Caller for ReplyTx {
     }
 }
 
-/// Queues a command on the actor at `addr` and waits for its reply, converted by `reply_to`'s
-/// variant. The reply comes straight from the connection's driver.
-pub(crate) async fn call<T>(
-    addr: &Addr<Connection>,
-    (cmd, opts): (Command, CmdOpts),
-    reply_to: fn(oneshot::Sender<Result<T>>) -> ReplyTx,
-) -> Result<T> {
-    let (tx, rx) = oneshot::channel();
-    submit(addr, (cmd, opts), reply_to(tx));
-    answer(rx).await
-}
-
-/// Queues a command without waiting. Queued even when the mailbox is over capacity, like
-/// every command: the connection's own queue bound (`max_queue`) applies. A stopped actor
-/// drops the message, and with it the caller's sender.
-pub(crate) fn submit(addr: &Addr<Connection>, (cmd, opts): (Command, CmdOpts), tx: ReplyTx) {
-    addr.do_send(Submit { cmd, opts, tx });
-}
-
 /// The reply on `rx`; a dropped sender means the actor is gone. A panic of the caller's own
 /// code inside the connection panics here again.
 pub(crate) async fn answer<T>(rx: oneshot::Receiver<Result<T>>) -> Result<T> {
@@ -259,15 +237,4 @@ pub(crate) async fn answer<T>(rx: oneshot::Receiver<Result<T>>) -> Result<T> {
         Ok(Err(e)) => Err(e.resume_user_panic()),
         Err(_) => Err(Error::closed()),
     }
-}
-
-/// The message behind [`call`].
-pub(crate) struct Submit {
-    pub(crate) cmd: Command,
-    pub(crate) opts: CmdOpts,
-    pub(crate) tx: ReplyTx,
-}
-
-impl Message for Submit {
-    type Result = ();
 }

@@ -20,7 +20,7 @@ use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use super::channel::{answer, ReplyTx, StreamTx, Submit};
+use super::channel::{answer, ReplyTx, StreamTx};
 use super::command::{CmdOpts, Command};
 use super::connect::{connect, kill_query};
 use super::engine::{Action, Engine, Input};
@@ -49,6 +49,8 @@ pub struct Connection {
     waker: Option<Waker>,
     /// No handle is left: the engine was told to close once drained.
     orphaned: bool,
+    /// The transport holds written bytes it has not flushed (TLS).
+    unflushed: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -70,6 +72,7 @@ impl Connection {
             timer_at: None,
             waker: None,
             orphaned: false,
+            unflushed: false,
         }
     }
 
@@ -103,6 +106,7 @@ impl Connection {
                         match res {
                             Ok(live) => {
                                 act.io = Some(live.transport);
+                                act.unflushed = false;
                                 act.engine.read_buf().extend_from_slice(&live.read_buf);
                                 act.engine.on_connected(live.info, now);
                             }
@@ -146,6 +150,7 @@ impl Connection {
                 Action::Drop => self.io = None,
                 Action::Fail => {
                     self.io = None;
+                    self.unflushed = false;
                     ctx.stop();
                     return false;
                 }
@@ -161,7 +166,7 @@ impl Connection {
             return true;
         };
         let tx = self.engine.transmit();
-        if tx.is_empty() {
+        if tx.is_empty() && !self.unflushed {
             return true;
         }
         while !tx.is_empty() {
@@ -180,13 +185,17 @@ impl Connection {
                 Poll::Pending => return false,
             }
         }
+        self.unflushed = false;
         match Pin::new(&mut *io).poll_flush(task) {
             Poll::Ready(Ok(())) => true,
             Poll::Ready(Err(e)) => {
                 self.engine.on_io_error(e.into());
                 true
             }
-            Poll::Pending => false,
+            Poll::Pending => {
+                self.unflushed = true;
+                false
+            }
         }
     }
 
@@ -294,6 +303,36 @@ impl Connection {
     }
 }
 
+/// Queues a command on the actor at `addr` and waits for its reply, converted by `reply_to`'s
+/// variant. The reply comes straight from the connection's driver.
+pub(crate) async fn call<T>(
+    addr: &Addr<Connection>,
+    (cmd, opts): (Command, CmdOpts),
+    reply_to: fn(oneshot::Sender<Result<T>>) -> ReplyTx,
+) -> Result<T> {
+    let (tx, rx) = oneshot::channel();
+    submit(addr, (cmd, opts), reply_to(tx));
+    answer(rx).await
+}
+
+/// Queues a command without waiting. Queued even when the mailbox is over capacity, like
+/// every command: the connection's own queue bound (`max_queue`) applies. A stopped actor
+/// drops the message, and with it the caller's sender.
+pub(crate) fn submit(addr: &Addr<Connection>, (cmd, opts): (Command, CmdOpts), tx: ReplyTx) {
+    addr.do_send(Submit { cmd, opts, tx });
+}
+
+/// The message behind [`call`] and [`submit`].
+pub(crate) struct Submit {
+    pub(crate) cmd: Command,
+    pub(crate) opts: CmdOpts,
+    pub(crate) tx: ReplyTx,
+}
+
+impl Message for Submit {
+    type Result = ();
+}
+
 /// The I/O driver: polls the connection's socket on behalf of the actor.
 struct Driver;
 
@@ -322,6 +361,7 @@ impl Supervised for Connection {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         tracing::debug!(queued = self.engine.queued(), "connection actor restarting");
         self.io = None;
+        self.unflushed = false;
         self.waker = None;
         self.timer = None;
         self.timer_at = None;
