@@ -12,6 +12,8 @@ pub(crate) mod engine;
 pub mod messages;
 pub(crate) mod reply;
 mod session;
+#[cfg(test)]
+mod sim;
 mod stmt_cache;
 mod transport;
 
