@@ -4,7 +4,7 @@
 #   scripts/sim.sh [SCHEDULES] [FIRST_SEED]
 #
 # SIM_SCHEDULES (default 1,000,000) and SIM_FIRST_SEED (default 0) may also come from the
-# environment; SIM_STRICT=1 fails on the known violations the suite otherwise allows.
+# environment.
 # The run prints schedules per second and every failing seed with its replay command.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -183,7 +183,9 @@ impl Caller for ReplyTx {
             ReplyTx::Unit(tx) => tx.is_closed(),
             ReplyTx::Prepared(tx) => tx.is_closed(),
             ReplyTx::Typed(sink) => sink.is_closed(),
-            ReplyTx::Stream(s) => s.rows.is_closed() && s.end.is_closed(),
+            ReplyTx::Stream(s) => {
+                s.end.is_closed() && s.rows.get_ref().is_none_or(|rows| rows.is_closed())
+            }
             ReplyTx::Detached => false,
         }
     }
@@ -208,7 +210,8 @@ impl Caller for ReplyTx {
                 None
             }
             ReplyTx::Stream(s) => {
-                if std::mem::take(&mut s.reserved) && s.rows.send_item(Ok(row)).is_ok() {
+                // The first result set only, as for every caller of rows.
+                if first && std::mem::take(&mut s.reserved) && s.rows.send_item(Ok(row)).is_ok() {
                     s.sent_rows = true;
                 }
                 None

@@ -70,10 +70,29 @@ impl CmdOpts {
     }
 }
 
-/// The leading keywords of a statement, upper-cased: at most `n` words, comments and a final
-/// `;` left out.
+/// `sql` without the comments and white space it starts with.
+fn skip_leading_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("/*") {
+            if rest.starts_with('!') || rest.starts_with("M!") {
+                // An executable comment is SQL the server runs.
+                return sql;
+            }
+            sql = rest.find("*/").map_or("", |end| &rest[end + 2..]);
+        } else if sql.starts_with('#') || sql.starts_with("-- ") || sql == "--" {
+            sql = sql.find('\n').map_or("", |end| &sql[end + 1..]);
+        } else {
+            return sql;
+        }
+    }
+}
+
+/// The leading keywords of a statement, upper-cased: at most `n` words, leading comments and
+/// a final `;` left out.
 fn leading_words(sql: &str, n: usize) -> Vec<String> {
-    sql.trim()
+    skip_leading_comments(sql)
+        .trim()
         .trim_end_matches(';')
         .split_ascii_whitespace()
         .take(n + 1)
@@ -121,6 +140,36 @@ pub(crate) fn changes_session(cmd: &Command) -> bool {
             "BEGIN" | "START" | "XA" | "SET" | "USE" | "LOCK" | "UNLOCK"
         )
     })
+}
+
+/// Raw SQL whose settings hold for itself only (MariaDB's `SET STATEMENT ... FOR`, MySQL's
+/// `SET_VAR` hint): the status flags of its reply (`NO_BACKSLASH_ESCAPES`) describe that one
+/// statement, not the session.
+pub(crate) fn overrides_for_itself(cmd: &Command) -> bool {
+    let sql = match cmd {
+        Command::Query(sql) | Command::QueryWith(sql, _) => sql,
+        _ => return false,
+    };
+    let words = leading_words(sql, 1);
+    let set_statement = matches!(
+        words
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["SET", "STATEMENT", ..]
+    );
+    set_statement || (sql.contains("/*+") && sql.to_ascii_uppercase().contains("SET_VAR"))
+}
+
+/// A stored procedure call.
+pub(crate) fn is_call(cmd: &Command) -> bool {
+    let sql: &str = match cmd {
+        Command::Query(sql) | Command::QueryWith(sql, _) => sql,
+        Command::Exec(sql, _) => sql,
+        _ => return false,
+    };
+    leading_words(sql, 0).first().is_some_and(|w| w == "CALL")
 }
 
 /// Parameters larger than this go as `COM_STMT_SEND_LONG_DATA` before the execute.
@@ -205,8 +254,31 @@ mod tests {
     }
 
     #[test]
+    fn should_recognise_settings_for_one_statement_only() {
+        for sql in [
+            "SET STATEMENT sql_mode='NO_BACKSLASH_ESCAPES' FOR SELECT 1",
+            "select /*+ SET_VAR(sql_mode='') */ 1",
+        ] {
+            assert!(overrides_for_itself(&Command::Query(sql.into())), "{sql:?}");
+        }
+        for sql in ["SET sql_mode = ''", "SELECT 1", "SELECT /*+ BKA(t) */ 1"] {
+            assert!(
+                !overrides_for_itself(&Command::Query(sql.into())),
+                "{sql:?}"
+            );
+        }
+    }
+
+    #[test]
     fn should_recognise_a_raw_commit() {
-        for sql in ["COMMIT", "commit;", " Commit Work", "COMMIT AND NO CHAIN"] {
+        for sql in [
+            "COMMIT",
+            "commit;",
+            " Commit Work",
+            "COMMIT AND NO CHAIN",
+            "/* app */ COMMIT",
+            "-- note\nCOMMIT",
+        ] {
             assert!(is_commit(&Command::Query(sql.into())), "{sql:?}");
         }
         for sql in ["SELECT 'COMMIT'", "ROLLBACK", "COMMITTED", ""] {

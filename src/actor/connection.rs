@@ -32,6 +32,11 @@ use crate::row::{ExecResult, QueryResult, Row};
 use crate::statement::Statement;
 use crate::stream::RowStream;
 
+/// The time for the engine, from the runtime's clock (the one its timers run on).
+fn clock() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// Packets handled in one turn of the driver before it yields to the actor's mailbox.
 const PACKET_BUDGET: usize = 512;
 
@@ -83,7 +88,7 @@ impl Connection {
         reply_to: fn(oneshot::Sender<Result<T>>) -> ReplyTx,
     ) -> ResponseFuture<Result<T>> {
         let (tx, rx) = oneshot::channel();
-        self.engine.submit(cmd, o, reply_to(tx), Instant::now());
+        self.engine.submit(cmd, o, reply_to(tx), clock());
         Box::pin(answer(rx))
     }
 
@@ -102,7 +107,7 @@ impl Connection {
                     let opts = self.engine.opts().clone();
                     let fut = async move { connect(&opts, db.as_deref(), &replay).await };
                     ctx.spawn(fut.into_actor(self).map(|res, act, _ctx| {
-                        let now = Instant::now();
+                        let now = clock();
                         match res {
                             Ok(live) => {
                                 act.io = Some(live.transport);
@@ -132,7 +137,7 @@ impl Connection {
                         }
                     };
                     ctx.spawn(fut.into_actor(self).map(move |res, act, _ctx| {
-                        act.engine.on_kill_done(connection_id, res, Instant::now());
+                        act.engine.on_kill_done(connection_id, res, clock());
                         act.wake();
                     }));
                 }
@@ -231,7 +236,7 @@ impl Connection {
         }
         let mut budget = PACKET_BUDGET;
         loop {
-            let now = Instant::now();
+            let now = clock();
             if !self.orphaned && !ctx.connected() {
                 // No handle is left: nobody can send again. Finish what is queued, then stop.
                 self.orphaned = true;
@@ -250,7 +255,7 @@ impl Connection {
                 return Poll::Ready(());
             }
             if self.poll_timer(task) {
-                self.engine.on_timeout(Instant::now());
+                self.engine.on_timeout(clock());
                 continue;
             }
             let Some(io) = self.io.as_mut() else {
@@ -376,8 +381,7 @@ impl Handler<Submit> for Connection {
     fn handle(&mut self, msg: Submit, _ctx: &mut Self::Context) {
         // No wake-up: handlers run in the actor's mailbox turn, and the driver is polled
         // right after it in the same turn.
-        self.engine
-            .submit(msg.cmd, msg.opts, msg.tx, Instant::now());
+        self.engine.submit(msg.cmd, msg.opts, msg.tx, clock());
     }
 }
 
@@ -528,8 +532,7 @@ impl Handler<QueryStream> for Connection {
             txn: msg.txn,
             ..CmdOpts::default()
         };
-        self.engine
-            .submit(cmd, o, ReplyTx::Stream(tx), Instant::now());
+        self.engine.submit(cmd, o, ReplyTx::Stream(tx), clock());
         // A refusal (queue full, closed) is the answer itself, not the stream's first item.
         let refused = stream.take_refusal();
         Box::pin(async move {

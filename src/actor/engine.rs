@@ -22,7 +22,8 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::{
-    changes_session, encode_exec, is_commit, is_long_data, is_rollback, CmdOpts, Command,
+    changes_session, encode_exec, is_call, is_commit, is_long_data, is_rollback,
+    overrides_for_itself, CmdOpts, Command,
 };
 use super::reply::{Caller, Reply};
 use super::session::{Replay, TrackedSession};
@@ -113,6 +114,19 @@ struct Open {
     kill: Kill,
     /// When the connection is closed for being idle (set while it is idle).
     idle_until: Option<Instant>,
+    /// The session's `sql_mode` has `NO_BACKSLASH_ESCAPES`, as the status flags of the last
+    /// reply to a statement without settings of its own said.
+    no_backslash_escapes: bool,
+}
+
+impl Open {
+    /// Takes the status flags of a reply to `cmd`.
+    fn set_status(&mut self, status: u16, cmd: &Command) {
+        self.info.status = status;
+        if !overrides_for_itself(cmd) {
+            self.no_backslash_escapes = status & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,14 +163,20 @@ struct Pending<C> {
     txn: Option<u64>,
     /// It ends its transaction (`COMMIT`): if its reply is lost the outcome is unknown.
     ends_txn: bool,
+    /// It was written on a connection that was lost before its reply (and queued again as
+    /// retry-safe): whatever error it ends with, it may have run.
+    may_have_run: bool,
 }
 
 impl<C: Caller> Pending<C> {
     fn fail(self, e: Error) {
-        let e = match self.cmd.sql() {
+        let mut e = match self.cmd.sql() {
             Some(sql) if e.query().is_none() => e.with_query(sql),
             _ => e,
         };
+        if self.may_have_run {
+            e = e.with_may_have_executed(true);
+        }
         self.caller.answer(Err(e));
     }
 }
@@ -299,6 +319,9 @@ pub(crate) struct Engine<C> {
     stmts_to_close: Vec<u32>,
     /// The transaction that owns the connection now.
     active_txn: Option<u64>,
+    /// The owning transaction's last statement was its successful COMMIT or ROLLBACK (or it
+    /// sent none): the session is known to be out of it.
+    txn_ended: bool,
     /// A transaction opened with raw SQL was lost while idle: the next statement fails.
     raw_txn_lost: bool,
     /// Transactions lost with their connection: their further commands fail at once.
@@ -333,6 +356,7 @@ impl<C: Caller> Engine<C> {
             stmts: StmtCache::default(),
             stmts_to_close: Vec::new(),
             active_txn: None,
+            txn_ended: true,
             raw_txn_lost: false,
             aborted_txns: HashSet::new(),
             closing: None,
@@ -501,6 +525,7 @@ impl<C: Caller> Engine<C> {
             internal: false,
             txn: o.txn,
             ends_txn: o.ends_txn,
+            may_have_run: false,
         });
     }
 
@@ -512,7 +537,10 @@ impl<C: Caller> Engine<C> {
                     .with_detail("the connection was lost earlier in this transaction"));
             }
         }
-        if self.closing.is_some() && o.txn.is_none() {
+        // After `Close`, only what lets the open transaction end is taken.
+        let of_open_txn =
+            o.txn.is_some() && (o.txn == self.active_txn || matches!(cmd, Command::Release(_)));
+        if self.closing.is_some() && !of_open_txn {
             return Err(Error::closed());
         }
         // The bound keeps new work out; it never refuses what lets queued work go on: the
@@ -574,11 +602,13 @@ impl<C: Caller> Engine<C> {
         let codec = PacketCodec::new(self.opts.max_allowed_packet());
         self.rx.clear();
         self.tx.clear();
+        let no_backslash_escapes = info.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0;
         self.phase = Phase::Open(Open {
             info,
             codec,
             kill: Kill::None,
             idle_until: None,
+            no_backslash_escapes,
         });
         self.advance(now);
     }
@@ -616,8 +646,13 @@ impl<C: Caller> Engine<C> {
         };
         tracing::warn!(error = %err, queued = self.queue.len(), "connect failed");
         self.phase = Phase::Closed;
-        for p in self.queue.drain(..) {
-            p.fail(err.clone());
+        if let Some(t) = self.active_txn.take() {
+            // Its statements fail with the queue; the rest of it must not run on a later
+            // connection as if they had not.
+            self.aborted_txns.insert(t);
+        }
+        for p in std::mem::take(&mut self.queue) {
+            self.fail_queued(p, err.clone());
         }
         self.queue_until = None;
         self.settle_idle_close();
@@ -691,13 +726,18 @@ impl<C: Caller> Engine<C> {
     fn expire_queued(&mut self, now: Instant) {
         let mut next: Option<Instant> = None;
         let mut kept = VecDeque::with_capacity(self.queue.len());
-        for p in self.queue.drain(..) {
-            if p.deadline <= now {
+        for p in std::mem::take(&mut self.queue) {
+            if matches!(p.cmd, Command::Release(_)) {
+                // A release never expires: it frees the connection once its transaction's
+                // statements before it are done (and it has no deadline to wake up for).
+                kept.push_back(p);
+            } else if p.deadline <= now {
                 self.stats.timeouts += 1;
-                p.fail(Error::timeout(format!(
+                let e = Error::timeout(format!(
                     "waited longer than queue_timeout ({:?}) for the connection",
                     self.opts.queue_timeout()
-                )));
+                ));
+                self.fail_queued(p, e);
             } else {
                 next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
                 kept.push_back(p);
@@ -706,6 +746,17 @@ impl<C: Caller> Engine<C> {
         self.queue = kept;
         self.queue_until = next;
         self.settle_idle_close();
+    }
+
+    /// Fails a queued command; a local one (a transaction's release, a statement's close) is
+    /// carried out instead, so that what it frees is never left held.
+    fn fail_queued(&mut self, p: Pending<C>, e: Error) {
+        match p.cmd {
+            Command::Release(_) | Command::CloseStmt(_) => {
+                let _ = self.take_local(p);
+            }
+            _ => p.fail(e),
+        }
     }
 
     /// With nothing left to send, a pending reconnect is pointless: the next command starts
@@ -734,13 +785,12 @@ impl<C: Caller> Engine<C> {
             Ok(()) if timed_out => open.kill = Kill::Sent { until },
             Ok(()) => open.kill = Kill::None,
             Err(e) => {
+                // The statement cannot be stopped, and a `KILL QUERY` already sent could still
+                // land on the next statement: give the connection up instead.
                 tracing::warn!(error = %e, "KILL QUERY failed");
                 open.kill = Kill::None;
-                if timed_out {
-                    // The statement cannot be stopped: give the connection up instead.
-                    self.fail_connection(e, false);
-                    return;
-                }
+                self.fail_connection(e, false);
+                return;
             }
         }
         self.advance(now);
@@ -786,6 +836,10 @@ impl<C: Caller> Engine<C> {
         if let Some(t) = active {
             self.aborted_txns.insert(t);
         }
+        if raw_trans {
+            // The next statement must not run in autocommit as if the transaction held.
+            self.raw_txn_lost = true;
+        }
         self.phase = Phase::Closed;
         self.actions.push_back(Action::Fail);
         self.forget_statements();
@@ -807,6 +861,8 @@ impl<C: Caller> Engine<C> {
                 && p.caller.reset();
             if retry {
                 p.retries += 1;
+                // Only the server's temporary error proves it did not run.
+                p.may_have_run |= !requeue;
                 self.stats.redelivered += 1;
                 resend.push(p);
                 continue;
@@ -893,8 +949,13 @@ impl<C: Caller> Engine<C> {
 
     /// Says `COM_QUIT` and drops the connection (nothing is in flight).
     fn quit(&mut self, why: &'static str) {
-        self.forget_statements();
         self.lose_idle_transaction();
+        self.quit_session(why);
+    }
+
+    /// Says `COM_QUIT` and drops the connection, with whatever session state it had.
+    fn quit_session(&mut self, why: &'static str) {
+        self.forget_statements();
         if let Phase::Open(open) = &mut self.phase {
             self.scratch.clear();
             command::com_quit(&mut self.scratch);
@@ -1082,6 +1143,7 @@ impl<C: Caller> Engine<C> {
                     return None;
                 }
                 self.active_txn = Some(t);
+                self.txn_ended = true;
                 pending.caller.answer(ok());
                 None
             }
@@ -1095,6 +1157,12 @@ impl<C: Caller> Engine<C> {
             Command::Release(t) => {
                 if self.active_txn == Some(t) {
                     self.active_txn = None;
+                    if self.in_transaction() || !self.txn_ended {
+                        // Its COMMIT or ROLLBACK did not end it for sure (it timed out, or
+                        // failed): the server's transaction must not be handed to the next
+                        // caller. Closing the session rolls it back.
+                        self.quit_session("a transaction may be left open on the connection");
+                    }
                 }
                 self.aborted_txns.remove(&t);
                 pending.caller.answer(ok());
@@ -1149,8 +1217,10 @@ impl<C: Caller> Engine<C> {
         let Some(pending) = self.take_local(pending) else {
             return Ok(());
         };
-        if pending.caller.is_closed() && !pending.internal {
-            // The caller gave up before the command was sent.
+        if pending.caller.is_closed() && !pending.internal && pending.txn.is_none() {
+            // The caller gave up before the command was sent. (A transaction's statements are
+            // sent all the same: skipping its ROLLBACK TO SAVEPOINT, or its end, would leave
+            // the transaction in another state than its statements say.)
             return Ok(());
         }
         let Phase::Open(open) = &mut self.phase else {
@@ -1189,8 +1259,7 @@ impl<C: Caller> Engine<C> {
             }
             Command::QueryWith(sql, params) => {
                 let ctx = EscapeContext {
-                    no_backslash_escapes: open.info.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES
-                        != 0,
+                    no_backslash_escapes: open.no_backslash_escapes,
                     charset: self.session.charset(),
                     hex_strings: false,
                 };
@@ -1267,6 +1336,9 @@ impl<C: Caller> Engine<C> {
         };
         Self::write_command(open, &mut self.tx, &self.scratch);
         let reply_seq = open.codec.seq();
+        if pending.txn.is_some() && pending.txn == self.active_txn {
+            self.txn_ended = false;
+        }
         let pipelinable = self.pipelinable(&pending);
         let Phase::Open(open) = &mut self.phase else {
             return Ok(());
@@ -1331,14 +1403,6 @@ impl<C: Caller> Engine<C> {
         Input::Budget
     }
 
-    /// Whether a server error may be answered by sending the command again on a new
-    /// connection: the options call it temporary, and nothing of the reply came before it
-    /// (a later statement of a multi-statement or a `CALL` failing proves nothing about the
-    /// earlier ones).
-    fn is_retryable(&self, err: &ErrPacket, answered: bool) -> bool {
-        !answered && self.opts.is_temporary_server_error(err.code, &err.message)
-    }
-
     /// Handles one packet of the reply being read.
     fn on_packet(&mut self, payload: Bytes, now: Instant) -> Next {
         let Phase::Open(open) = &mut self.phase else {
@@ -1378,7 +1442,7 @@ impl<C: Caller> Engine<C> {
                 } else if response::is_ok(&payload) {
                     match OkPacket::parse(&payload, capabilities) {
                         Ok(ok) => {
-                            open.info.status = ok.status;
+                            open.set_status(ok.status, &inf.pending.cmd);
                             self.session.track(&ok, &mut self.current_db);
                             if let Command::InitDb(db) = &inf.pending.cmd {
                                 // Remembered, so a reconnect selects it again.
@@ -1449,6 +1513,18 @@ impl<C: Caller> Engine<C> {
                 let Command::Exec(_, values) = &inf.pending.cmd else {
                     return Next::Fail(ProtocolError::Unexpected("prepare response").into());
                 };
+                if inf.timed_out {
+                    // Its bound passed while it was being prepared: the execution is never
+                    // written, and the kill on its way finds nothing of it to stop.
+                    inf.timed_out = false;
+                    self.stats.timeouts += 1;
+                    let e = Error::timeout(format!(
+                        "the statement was still being prepared when its time bound ({:?}) passed; it was not executed",
+                        inf.pending.timeout.unwrap_or_default()
+                    ));
+                    self.finish(Err(e));
+                    return Next::Continue;
+                }
                 self.scratch.clear();
                 match encode_exec(&mut self.scratch, prepared.statement_id, values, params) {
                     Ok(long_data) => {
@@ -1486,7 +1562,7 @@ impl<C: Caller> Engine<C> {
                 match event {
                     None => {}
                     Some(QueryEvent::Ok(ok)) => {
-                        open.info.status = ok.status;
+                        open.set_status(ok.status, &inf.pending.cmd);
                         self.session.track(&ok, &mut self.current_db);
                         results.push(QueryResult::Exec(ok.into()));
                         inf.answered = true;
@@ -1516,7 +1592,7 @@ impl<C: Caller> Engine<C> {
                         }
                     },
                     Some(QueryEvent::ResultSetEnd { status, warnings }) => {
-                        open.info.status = status;
+                        open.set_status(status, &inf.pending.cmd);
                         inf.answered = true;
                         if let Some((columns, rows)) = current.take() {
                             results.push(QueryResult::Rows {
@@ -1527,8 +1603,12 @@ impl<C: Caller> Engine<C> {
                         }
                     }
                     Some(QueryEvent::Err(err)) => {
-                        let answered = inf.answered;
-                        if self.is_retryable(&err, answered) {
+                        // Sent again only when the reply proves nothing ran: nothing came
+                        // before the error (a later statement of a multi-statement failing
+                        // proves nothing about the earlier ones), and it is not a `CALL`
+                        // (whose inner statements send nothing until they end).
+                        let retry = !inf.answered && !is_call(&inf.pending.cmd);
+                        if retry && self.opts.is_temporary_server_error(err.code, &err.message) {
                             return Next::Retry(Error::server(err));
                         }
                         self.finish(Err(Error::server(err)));
@@ -1641,6 +1721,14 @@ impl<C: Caller> Engine<C> {
         } else {
             result
         };
+        let p = &inf.pending;
+        if result.is_ok()
+            && p.txn.is_some()
+            && p.txn == self.active_txn
+            && (p.ends_txn || is_rollback(&p.cmd))
+        {
+            self.txn_ended = true;
+        }
         match result {
             Ok(reply) => inf.pending.caller.answer(Ok(reply)),
             Err(e) => inf.pending.fail(e),
@@ -1682,6 +1770,7 @@ impl<C: Caller> Engine<C> {
             internal: true,
             txn,
             ends_txn: false,
+            may_have_run: false,
         };
         let Some(last) = steps.pop() else {
             template.caller.answer(Ok(Reply::Ok(OkPacket::default())));

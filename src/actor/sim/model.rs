@@ -247,7 +247,6 @@ pub(super) enum TxnEnd {
 /// A transaction on the server.
 #[derive(Debug, Clone)]
 pub(super) struct ServerTxn {
-    pub(super) conn: u32,
     /// The tag of the statement that began it.
     pub(super) started_by: Option<u64>,
     pub(super) end: TxnEnd,
@@ -846,7 +845,6 @@ impl Model {
                     self.end_txn(t, TxnEnd::Committed);
                 }
                 self.txns.push(ServerTxn {
-                    conn: id,
                     started_by: tag,
                     end: TxnEnd::Open,
                     inserts: Vec::new(),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::model::{Model, Run, Stmt, TxnEnd, ER_DUP_ENTRY, ER_QUERY_INTERRUPTED};
+use super::model::{Model, Run, Stmt, TxnEnd, ER_DUP_ENTRY};
 use super::{Bounds, CmdRecord, Op, Outcome, Script};
 use crate::error::ErrorKind;
 
@@ -14,68 +14,6 @@ pub(super) struct Ctx<'a> {
     pub(super) scripts: &'a [Script],
     pub(super) bounds: Bounds,
     pub(super) driver_anomalies: &'a [String],
-    /// Connections that failed with an I/O error while no reply was awaited.
-    pub(super) idle_io_errors: &'a [u32],
-}
-
-/// Known violation, allowed so that the suite passes on the engine as it is (see
-/// [`allow_redelivered_failing_in_queue`]): a retry-safe
-/// command that was written, ran, lost its connection and was queued again, then failed from
-/// the queue (its queue deadline passed, or no connection could be opened) is reported with
-/// `may_have_executed() == false` although it ran. Hits are counted and printed.
-/// `SIM_STRICT=1` turns the allowances off.
-pub(super) fn allow_redelivered_failing_in_queue() -> bool {
-    !strict()
-}
-
-/// Known violation, allowed so that the suite passes on the engine as it is: a queued
-/// `Release(t)` that fails (its queue deadline passed, or no connection could be opened) is
-/// never applied, so transaction `t` keeps the connection and every later command waits in
-/// the queue until its deadline. Allowed only when a `Release` of the schedule failed and the
-/// command after the schedule then timed out in the queue. Hits are counted and printed.
-pub(super) fn allow_failed_release_blocks() -> bool {
-    !strict()
-}
-
-/// Known violation, allowed so that the suite passes on the engine as it is: when the prepare
-/// of an `Exec` with a time bound outlives that bound, the engine still writes the execute
-/// (while its `KILL QUERY` is under way) and arms the bound again; a second kill follows, and
-/// a kill that arrives late interrupts the next caller's statement, which fails with a server
-/// error 1317 it never caused. Allowed only for that error. Hits are counted and printed.
-pub(super) fn allow_stale_kill() -> bool {
-    !strict()
-}
-
-/// Known violation, allowed so that the suite passes on the engine as it is: when a
-/// transaction's `COMMIT` or `ROLLBACK` times out (it is killed or never answers) the
-/// transaction stays open on the server, yet its `Release` gives the connection to everyone
-/// else: their autocommit statements run inside the leftover transaction (and are lost with
-/// it). Allowed only when the owning transaction's last statement timed out.
-pub(super) fn allow_leftover_transaction() -> bool {
-    !strict()
-}
-
-/// Known violation, allowed so that the suite passes on the engine as it is: a raw-SQL
-/// transaction (`BEGIN` ... `COMMIT`) whose connection fails with an I/O error while nothing
-/// is in flight is lost silently (unlike an EOF, which marks it lost): its next statements run
-/// autocommitted on the new connection, and its `COMMIT` succeeds although the server rolled
-/// the work back. Allowed only when the transaction's connection ended that way.
-pub(super) fn allow_raw_txn_lost_on_io_error() -> bool {
-    !strict()
-}
-
-fn strict() -> bool {
-    std::env::var("SIM_STRICT").is_ok_and(|v| v == "1")
-}
-
-/// How often an allowance was used.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Allowed {
-    pub(super) redelivered_in_queue: u64,
-    pub(super) failed_release: u64,
-    pub(super) stale_kill: u64,
-    pub(super) leftover_transaction: u64,
-    pub(super) raw_txn_io_error: u64,
 }
 
 /// Slack for a stream whose consumer makes the engine wait (up to 3 ms per row).
@@ -112,7 +50,7 @@ fn runs_as(op: Op, stmt: &Stmt) -> bool {
 }
 
 /// Every violation of the promise in one schedule.
-pub(super) fn check(ctx: &Ctx<'_>, allowed_hits: &mut Allowed) -> Vec<String> {
+pub(super) fn check(ctx: &Ctx<'_>) -> Vec<String> {
     let mut v = Vec::new();
     for a in &ctx.model.anomalies {
         v.push(format!("[protocol] the server saw: {a}"));
@@ -128,10 +66,10 @@ pub(super) fn check(ctx: &Ctx<'_>, allowed_hits: &mut Allowed) -> Vec<String> {
     }
     for (id, c) in ctx.cmds.iter().enumerate() {
         let ran: &[&Run] = runs.get(&(id as u64)).map_or(&[], Vec::as_slice);
-        check_command(ctx, id, c, ran, &mut v, allowed_hits);
+        check_command(ctx, id, c, ran, &mut v);
     }
     for (s, script) in ctx.scripts.iter().enumerate() {
-        check_script(ctx, s, script, &runs, &mut v, allowed_hits);
+        check_script(ctx, s, script, &runs, &mut v);
     }
     // No statement outside a transaction runs inside a transaction handle's transaction.
     for r in &ctx.model.runs {
@@ -146,22 +84,7 @@ pub(super) fn check(ctx: &Ctx<'_>, allowed_hits: &mut Allowed) -> Vec<String> {
             .and_then(|b| ctx.cmds.get(b as usize))
             .filter(|b| b.txn.is_some());
         if let Some(owner) = owner {
-            let end_timed_out = ctx.cmds.iter().any(|e| {
-                e.txn == owner.txn
-                    && matches!(e.op, Op::Commit | Op::Rollback)
-                    && e.answers.iter().any(|(_, o)| {
-                        matches!(
-                            o,
-                            Outcome::Err {
-                                kind: ErrorKind::Timeout,
-                                ..
-                            }
-                        )
-                    })
-            });
-            if c.txn != owner.txn && end_timed_out && allow_leftover_transaction() {
-                allowed_hits.leftover_transaction += 1;
-            } else if c.txn != owner.txn {
+            if c.txn != owner.txn {
                 v.push(format!(
                     "[txn] #{tag} {:?} (transaction {:?}) ran inside transaction {:?}'s server transaction {t}",
                     c.op, c.txn, owner.txn
@@ -172,14 +95,7 @@ pub(super) fn check(ctx: &Ctx<'_>, allowed_hits: &mut Allowed) -> Vec<String> {
     v
 }
 
-fn check_command(
-    ctx: &Ctx<'_>,
-    id: usize,
-    c: &CmdRecord,
-    ran: &[&Run],
-    v: &mut Vec<String>,
-    allowed_hits: &mut Allowed,
-) {
+fn check_command(ctx: &Ctx<'_>, id: usize, c: &CmdRecord, ran: &[&Run], v: &mut Vec<String>) {
     let Some(submitted) = c.submitted else {
         return;
     };
@@ -257,10 +173,6 @@ fn check_command(
         } => {
             if *kind == ErrorKind::Server {
                 let code = code.unwrap_or_default();
-                if code == ER_QUERY_INTERRUPTED && allow_stale_kill() {
-                    allowed_hits.stale_kill += 1;
-                    return;
-                }
                 let sent = if code == ER_DUP_ENTRY {
                     ran.iter().any(|r| r.dup)
                 } else {
@@ -281,10 +193,6 @@ fn check_command(
                     ));
                 }
             } else if !may_have_executed && tagged && !ran.is_empty() {
-                if c.retry_safe && allow_redelivered_failing_in_queue() {
-                    allowed_hits.redelivered_in_queue += 1;
-                    return;
-                }
                 v.push(format!(
                     "[may-have-executed] #{id} {:?} ran on the server but failed with may_have_executed() == false: {text}",
                     c.op
@@ -357,7 +265,6 @@ fn check_script(
     script: &Script,
     runs: &HashMap<u64, Vec<&Run>>,
     v: &mut Vec<String>,
-    allowed_hits: &mut Allowed,
 ) {
     let ran_of = |id: usize| runs.get(&(id as u64)).map_or(&[][..], Vec::as_slice);
     let begin = script
@@ -366,12 +273,6 @@ fn check_script(
         .copied()
         .find(|&id| ctx.cmds[id].op == Op::Begin);
     let server_txn = begin.and_then(|b| ran_of(b).first().and_then(|r| r.txn));
-    let lost_on_io_error = script.txn.is_none()
-        && server_txn.is_some_and(|t| ctx.idle_io_errors.contains(&ctx.model.txns[t].conn));
-    if lost_on_io_error && allow_raw_txn_lost_on_io_error() {
-        allowed_hits.raw_txn_io_error += 1;
-        return;
-    }
     for &id in &script.cmds {
         let c = &ctx.cmds[id];
         if c.op == Op::Begin || !tagged(c.op) {
