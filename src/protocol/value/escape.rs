@@ -14,10 +14,20 @@
 //! * a comment: `#` or `-- ` (two dashes followed by a space, a control character or the end
 //!   of the text, as the server's lexer has it) to the end of the line, or `/* … */`.
 //!
-//! Executable comments (`/*! … */`, MariaDB's `/*M! … */`) and optimizer hints (`/*+ … */`)
-//! are treated as comments too: a `?` inside one is **not** replaced. A statement that relies
-//! on one fails with [`InterpolateError::ParamCount`] if the parameters were counted for it,
-//! rather than being sent with a placeholder the server would reject.
+//! Optimizer hints (`/*+ … */`) are comments too. Executable comments (`/*! … */`,
+//! `/*!80000 … */`, MariaDB's `/*M! … */`) are SQL that the server runs (depending on its
+//! version), so where their quotes and placeholders stand depends on the server: a statement
+//! with parameters and an executable comment is refused ([`InterpolateError::Unsafe`]).
+//!
+//! # Statements that change the escaping rules
+//!
+//! The escaping follows the session as it is when the statement is sent. Text that changes the
+//! character set or `sql_mode` for what comes after it in the same statement would make the
+//! server read the literals under other rules, so these are refused when there are
+//! parameters ([`InterpolateError::Unsafe`]): a multi-statement whose statements before a
+//! placeholder contain `SET`, `NAMES`, `CHARSET`, `CHARACTER` or `SQL_MODE`; MariaDB's
+//! `SET STATEMENT … FOR`; and MySQL's `SET_VAR` optimizer hint. Server-side prepared
+//! statements (`prepare` / `exec`) have none of these limits.
 //!
 //! # Literals
 //!
@@ -90,6 +100,11 @@ pub enum InterpolateError {
     /// A string parameter cannot be escaped safely under this character set.
     #[error("cannot escape string parameters safely under character set {0:?}")]
     UnsafeCharset(String),
+    /// The statement's text changes how the server reads it (an executable comment, a
+    /// per-statement `sql_mode` or character set, a batch that changes them before a
+    /// placeholder): it is not interpolated.
+    #[error("cannot interpolate parameters into a statement with {0}; use a prepared statement (prepare/exec) instead")]
+    Unsafe(&'static str),
     /// A floating point parameter is NaN or infinite, which MySQL cannot represent.
     #[error("parameter {index} is NaN or infinite")]
     NonFinite {
@@ -179,6 +194,119 @@ pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize
     out
 }
 
+/// What in `sql` makes the server read it under rules the client cannot know when it
+/// escapes (see the [module documentation](self#statements-that-change-the-escaping-rules)).
+fn changes_escaping(
+    sql: &str,
+    no_backslash_escapes: bool,
+    positions: &[usize],
+) -> Option<&'static str> {
+    let bytes = sql.as_bytes();
+    let at = |i: usize| bytes.get(i).copied();
+    let last_placeholder = positions.last().copied().unwrap_or(0);
+    // The code (outside literals and comments) of the statements before the current one, and
+    // of the current one, upper-cased, as words.
+    let mut before = String::new();
+    let mut current = String::new();
+    let mut state = Scan::Code;
+    let mut i = 0;
+    while let Some(b) = at(i) {
+        match state {
+            Scan::Code => match b {
+                b'\'' | b'"' | b'`' => {
+                    state = Scan::Quoted(b);
+                    current.push(' ');
+                }
+                b'#' => state = Scan::LineComment,
+                b'-' if at(i + 1) == Some(b'-')
+                    && at(i + 2).is_none_or(|c| c <= b' ' || c == 0x7f) =>
+                {
+                    state = Scan::LineComment;
+                    i += 1;
+                }
+                b'/' if at(i + 1) == Some(b'*') => {
+                    match (at(i + 2), at(i + 3)) {
+                        (Some(b'!'), _) | (Some(b'M' | b'm'), Some(b'!')) => {
+                            return Some("an executable comment");
+                        }
+                        (Some(b'+'), _) => {
+                            let end = sql
+                                .get(i..)
+                                .and_then(|r| r.find("*/"))
+                                .map_or(sql.len(), |e| i + e);
+                            let hint = sql.get(i..end).unwrap_or_default().to_ascii_uppercase();
+                            if hint.contains("SET_VAR") {
+                                return Some("an optimizer hint that sets a variable (SET_VAR)");
+                            }
+                        }
+                        _ => {}
+                    }
+                    state = Scan::BlockComment;
+                    i += 1;
+                    current.push(' ');
+                }
+                b';' => {
+                    if i < last_placeholder {
+                        before.push(' ');
+                        before.push_str(&current);
+                    }
+                    current.clear();
+                }
+                _ => current.push(char::from(b.to_ascii_uppercase())),
+            },
+            Scan::Quoted(q) => {
+                if b == b'\\' && q != b'`' && !no_backslash_escapes {
+                    i += 1;
+                } else if b == q {
+                    if at(i + 1) == Some(q) {
+                        i += 1;
+                    } else {
+                        state = Scan::Code;
+                    }
+                }
+            }
+            Scan::LineComment => {
+                if b == b'\n' {
+                    state = Scan::Code;
+                    current.push(' ');
+                }
+            }
+            Scan::BlockComment => {
+                if b == b'*' && at(i + 1) == Some(b'/') {
+                    state = Scan::Code;
+                    i += 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '@'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let statements = format!("{before} ; {current}");
+    let all = words(&statements);
+    if all.windows(2).any(|w| w[0] == "SET" && w[1] == "STATEMENT") {
+        return Some("a per-statement setting (SET STATEMENT ... FOR)");
+    }
+    let changes = |w: &String| {
+        matches!(
+            w.as_str(),
+            "SET" | "NAMES" | "CHARSET" | "CHARACTER" | "SQL_MODE"
+        ) || w.contains("SQL_MODE")
+            || w.contains("CHARACTER_SET")
+            || w.contains("COLLATION")
+    };
+    if words(&before).iter().any(changes) {
+        return Some(
+            "an earlier statement in the batch that may change the character set or sql_mode",
+        );
+    }
+    None
+}
+
 /// Number of `?` placeholders of `sql` (see the [module documentation](self)).
 pub fn count_placeholders(sql: &str, no_backslash_escapes: bool) -> usize {
     placeholder_positions(sql, no_backslash_escapes).len()
@@ -213,6 +341,11 @@ pub fn interpolate(
     ctx: &EscapeContext<'_>,
 ) -> Result<String, InterpolateError> {
     let positions = placeholder_positions(sql, ctx.no_backslash_escapes);
+    if !params.is_empty() {
+        if let Some(why) = changes_escaping(sql, ctx.no_backslash_escapes, &positions) {
+            return Err(InterpolateError::Unsafe(why));
+        }
+    }
     if positions.len() != params.len() {
         return Err(InterpolateError::ParamCount {
             expected: positions.len(),
@@ -407,9 +540,7 @@ mod tests {
         assert_eq!(positions("SELECT /*/ ? */ ?"), [16]);
         assert_eq!(positions("SELECT /**/ ?"), [12]);
         assert_eq!(positions("SELECT 4/2, ?"), [12]);
-        // Executable comments and hints are comments here.
-        assert_eq!(positions("SELECT /*! ? */ ?"), [16]);
-        assert_eq!(positions("SELECT /*M! ? */ ?"), [17]);
+        // Hints are comments; executable comments are refused when interpolating.
         assert_eq!(positions("SELECT /*+ ? */ ?"), [16]);
         // Quotes inside comments and comments inside quotes.
         assert_eq!(positions("SELECT # it's\n?"), [14]);
@@ -419,6 +550,44 @@ mod tests {
         // An unterminated comment runs to the end.
         assert_eq!(positions("SELECT /* ?"), [] as [usize; 0]);
         assert_eq!(count_placeholders("? /* ? */ ?", false), 2);
+    }
+
+    #[test]
+    fn should_refuse_statements_that_change_the_escaping_rules() {
+        let one = [Value::from("x")];
+        let refused = |sql: &str| {
+            matches!(
+                interpolate(sql, &one, &utf8()),
+                Err(InterpolateError::Unsafe(_))
+            )
+        };
+        for sql in [
+            "SELECT /*! ? */ ?",
+            "SELECT /*!80000 1, */ ?",
+            "SELECT /*M! 1, */ ?",
+            "SELECT /*m!100100 1, */ ?",
+            "SELECT /*+ SET_VAR(sql_mode='NO_BACKSLASH_ESCAPES') */ ?",
+            "SET STATEMENT sql_mode='NO_BACKSLASH_ESCAPES' FOR SELECT ?",
+            "set statement max_statement_time=1 for select ?",
+            "SET sql_mode = 'NO_BACKSLASH_ESCAPES'; SELECT ?",
+            "SET NAMES gbk; SELECT ?",
+            "SELECT 1; SET @@session.character_set_client = 'gbk'; SELECT ?",
+            "SELECT CONVERT('a' USING latin1) CHARSET; SELECT ?",
+        ] {
+            assert!(refused(sql), "{sql:?}");
+        }
+        for sql in [
+            "SELECT ?",
+            "SELECT ? /* SET NAMES gbk */",
+            "SELECT 'SET STATEMENT x FOR'; SELECT ?",
+            "SELECT /*+ MAX_EXECUTION_TIME(10) */ ?",
+            "SELECT ?; SET NAMES gbk",
+            "UPDATE t SET a = ? WHERE b = 1",
+        ] {
+            assert!(!refused(sql), "{sql:?}");
+        }
+        // Without parameters nothing is interpolated, so nothing is refused.
+        assert!(interpolate("SET NAMES gbk; SELECT 1", &[], &utf8()).is_ok());
     }
 
     #[test]
