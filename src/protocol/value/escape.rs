@@ -140,31 +140,53 @@ enum Scan {
     BlockComment,
 }
 
-/// Byte offsets of the `?` placeholders of `sql` (see the [module documentation](self)).
-pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize> {
+/// A piece of SQL text as the server's lexer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// A byte of code (outside literals, identifiers and comments).
+    Code(usize, u8),
+    /// A quoted literal or identifier, or a comment, starts at this offset.
+    Gap(usize),
+}
+
+/// Walks `sql` and hands each [`Piece`] to `f`, until `f` returns false.
+fn scan(sql: &str, no_backslash_escapes: bool, mut f: impl FnMut(Piece) -> bool) {
     let bytes = sql.as_bytes();
     let at = |i: usize| bytes.get(i).copied();
-    let mut out = Vec::new();
     let mut state = Scan::Code;
     let mut i = 0;
     while let Some(b) = at(i) {
         match state {
-            Scan::Code => match b {
-                b'?' => out.push(i),
-                b'\'' | b'"' | b'`' => state = Scan::Quoted(b),
-                b'#' => state = Scan::LineComment,
-                b'-' if at(i + 1) == Some(b'-')
-                    && at(i + 2).is_none_or(|c| c <= b' ' || c == 0x7f) =>
-                {
-                    state = Scan::LineComment;
-                    i += 1;
+            Scan::Code => {
+                let gap = match b {
+                    b'\'' | b'"' | b'`' => Some(Scan::Quoted(b)),
+                    b'#' => Some(Scan::LineComment),
+                    b'-' if at(i + 1) == Some(b'-')
+                        && at(i + 2).is_none_or(|c| c <= b' ' || c == 0x7f) =>
+                    {
+                        Some(Scan::LineComment)
+                    }
+                    b'/' if at(i + 1) == Some(b'*') => Some(Scan::BlockComment),
+                    _ => None,
+                };
+                let go_on = match gap {
+                    Some(next) => {
+                        state = next;
+                        if matches!(next, Scan::LineComment | Scan::BlockComment) && b != b'#' {
+                            // The second byte of `--` or `/*` is part of the opening.
+                            let piece = Piece::Gap(i);
+                            i += 1;
+                            f(piece)
+                        } else {
+                            f(Piece::Gap(i))
+                        }
+                    }
+                    None => f(Piece::Code(i, b)),
+                };
+                if !go_on {
+                    return;
                 }
-                b'/' if at(i + 1) == Some(b'*') => {
-                    state = Scan::BlockComment;
-                    i += 1;
-                }
-                _ => {}
-            },
+            }
             Scan::Quoted(q) => {
                 if b == b'\\' && q != b'`' && !no_backslash_escapes {
                     // The escaped byte cannot end the literal.
@@ -191,6 +213,17 @@ pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize
         }
         i += 1;
     }
+}
+
+/// Byte offsets of the `?` placeholders of `sql` (see the [module documentation](self)).
+pub fn placeholder_positions(sql: &str, no_backslash_escapes: bool) -> Vec<usize> {
+    let mut out = Vec::new();
+    scan(sql, no_backslash_escapes, |piece| {
+        if let Piece::Code(i, b'?') = piece {
+            out.push(i);
+        }
+        true
+    });
     out
 }
 
@@ -201,84 +234,42 @@ fn changes_escaping(
     no_backslash_escapes: bool,
     positions: &[usize],
 ) -> Option<&'static str> {
-    let bytes = sql.as_bytes();
-    let at = |i: usize| bytes.get(i).copied();
     let last_placeholder = positions.last().copied().unwrap_or(0);
     // The code (outside literals and comments) of the statements before the current one, and
-    // of the current one, upper-cased, as words.
+    // of the current one, upper-cased.
     let mut before = String::new();
     let mut current = String::new();
-    let mut state = Scan::Code;
-    let mut i = 0;
-    while let Some(b) = at(i) {
-        match state {
-            Scan::Code => match b {
-                b'\'' | b'"' | b'`' => {
-                    state = Scan::Quoted(b);
-                    current.push(' ');
-                }
-                b'#' => state = Scan::LineComment,
-                b'-' if at(i + 1) == Some(b'-')
-                    && at(i + 2).is_none_or(|c| c <= b' ' || c == 0x7f) =>
-                {
-                    state = Scan::LineComment;
-                    i += 1;
-                }
-                b'/' if at(i + 1) == Some(b'*') => {
-                    match (at(i + 2), at(i + 3)) {
-                        (Some(b'!'), _) | (Some(b'M' | b'm'), Some(b'!')) => {
-                            return Some("an executable comment");
-                        }
-                        (Some(b'+'), _) => {
-                            let end = sql
-                                .get(i..)
-                                .and_then(|r| r.find("*/"))
-                                .map_or(sql.len(), |e| i + e);
-                            let hint = sql.get(i..end).unwrap_or_default().to_ascii_uppercase();
-                            if hint.contains("SET_VAR") {
-                                return Some("an optimizer hint that sets a variable (SET_VAR)");
-                            }
-                        }
-                        _ => {}
-                    }
-                    state = Scan::BlockComment;
-                    i += 1;
-                    current.push(' ');
-                }
-                b';' => {
-                    if i < last_placeholder {
-                        before.push(' ');
-                        before.push_str(&current);
-                    }
-                    current.clear();
-                }
-                _ => current.push(char::from(b.to_ascii_uppercase())),
-            },
-            Scan::Quoted(q) => {
-                if b == b'\\' && q != b'`' && !no_backslash_escapes {
-                    i += 1;
-                } else if b == q {
-                    if at(i + 1) == Some(q) {
-                        i += 1;
-                    } else {
-                        state = Scan::Code;
+    let mut why = None;
+    scan(sql, no_backslash_escapes, |piece| {
+        match piece {
+            Piece::Gap(i) => {
+                let rest = sql.get(i..).unwrap_or_default();
+                let opening = rest.get(..4).unwrap_or(rest).to_ascii_uppercase();
+                if opening.starts_with("/*!") || opening.starts_with("/*M!") {
+                    why = Some("an executable comment");
+                } else if opening.starts_with("/*+") {
+                    let hint = rest
+                        .get(..rest.find("*/").unwrap_or(rest.len()))
+                        .unwrap_or(rest);
+                    if hint.to_ascii_uppercase().contains("SET_VAR") {
+                        why = Some("an optimizer hint that sets a variable (SET_VAR)");
                     }
                 }
+                current.push(' ');
             }
-            Scan::LineComment => {
-                if b == b'\n' {
-                    state = Scan::Code;
-                    current.push(' ');
+            Piece::Code(i, b';') => {
+                if i < last_placeholder {
+                    before.push(' ');
+                    before.push_str(&current);
                 }
+                current.clear();
             }
-            Scan::BlockComment => {
-                if b == b'*' && at(i + 1) == Some(b'/') {
-                    state = Scan::Code;
-                    i += 1;
-                }
-            }
+            Piece::Code(_, b) => current.push(char::from(b.to_ascii_uppercase())),
         }
-        i += 1;
+        why.is_none()
+    });
+    if why.is_some() {
+        return why;
     }
     let words = |text: &str| -> Vec<String> {
         text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '@'))
