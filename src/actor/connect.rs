@@ -18,7 +18,7 @@ use crate::protocol::constants::mariadb_capabilities::MARIADB_CLIENT_CACHE_METAD
 use crate::protocol::constants::{capabilities as caps, UTF8MB4_GENERAL_CI};
 use crate::protocol::handshake::{self, Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
-use crate::protocol::resultset::{QueryEvent, TextResultDecoder};
+use crate::protocol::resultset::QueryEvent;
 use crate::protocol::ProtocolError;
 
 /// An authenticated connection, ready for commands: the transport, any bytes already read
@@ -39,15 +39,6 @@ struct Handshaken {
 }
 
 impl Handshaken {
-    fn results_decoder(&self) -> TextResultDecoder {
-        let decoder = TextResultDecoder::new(self.info.capabilities);
-        if self.info.cache_metadata {
-            decoder.with_metadata_cache(None)
-        } else {
-            decoder
-        }
-    }
-
     fn into_live(self) -> Live {
         let parts = self.framed.into_parts();
         Live {
@@ -324,7 +315,7 @@ async fn run_statement(live: &mut Handshaken, sql: &str) -> Result<()> {
     command::com_query(&mut buf, sql);
     live.framed.codec_mut().reset_seq();
     live.framed.send(&buf[..]).await?;
-    let mut decoder = live.results_decoder();
+    let mut decoder = live.info.results_decoder(false, None);
     let mut result = Ok(());
     while !decoder.is_done() {
         let packet = next_packet(&mut live.framed).await?;

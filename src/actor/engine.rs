@@ -71,6 +71,28 @@ pub(crate) struct ConnInfo {
     pub(crate) rejected: Vec<String>,
 }
 
+impl ConnInfo {
+    /// A decoder for the reply to `COM_QUERY` (`binary == false`) or `COM_STMT_EXECUTE` on
+    /// this connection; `columns` are the statement's known column definitions (used when a
+    /// server that caches metadata leaves them out).
+    pub(crate) fn results_decoder(
+        &self,
+        binary: bool,
+        columns: Option<Arc<[Column]>>,
+    ) -> TextResultDecoder {
+        let decoder = if binary {
+            TextResultDecoder::new_binary(self.capabilities)
+        } else {
+            TextResultDecoder::new(self.capabilities)
+        };
+        if self.cache_metadata {
+            decoder.with_metadata_cache(columns)
+        } else {
+            decoder
+        }
+    }
+}
+
 /// What the engine asks its driver to do.
 #[derive(Debug)]
 pub(crate) enum Action {
@@ -1230,19 +1252,6 @@ impl<C: Caller> Engine<C> {
         // The sequence id the reply being read expects next (writing resets it).
         let reading_seq = open.codec.seq();
         let caps = open.info.capabilities;
-        let cache_metadata = open.info.cache_metadata;
-        let results_decoder = |binary: bool, columns: Option<Arc<[Column]>>| {
-            let decoder = if binary {
-                TextResultDecoder::new_binary(caps)
-            } else {
-                TextResultDecoder::new(caps)
-            };
-            if cache_metadata {
-                decoder.with_metadata_cache(columns)
-            } else {
-                decoder
-            }
-        };
         // Statements evicted from the cache: COM_STMT_CLOSE has no reply. (Evictions follow a
         // prepare, which nothing is pipelined with: nothing is in flight here.)
         for id in self.stmts_to_close.drain(..) {
@@ -1255,7 +1264,7 @@ impl<C: Caller> Engine<C> {
         let decoder = match &pending.cmd {
             Command::Query(sql) => {
                 command::com_query(&mut self.scratch, sql);
-                ReplyDecoder::results(results_decoder(false, None))
+                ReplyDecoder::results(open.info.results_decoder(false, None))
             }
             Command::QueryWith(sql, params) => {
                 let ctx = EscapeContext {
@@ -1266,7 +1275,7 @@ impl<C: Caller> Engine<C> {
                 match interpolate(sql, params, &ctx) {
                     Ok(full) => {
                         command::com_query(&mut self.scratch, &full);
-                        ReplyDecoder::results(results_decoder(false, None))
+                        ReplyDecoder::results(open.info.results_decoder(false, None))
                     }
                     Err(e) => {
                         refuse(
@@ -1291,7 +1300,9 @@ impl<C: Caller> Engine<C> {
                         for data in long_data {
                             Self::write_command(open, &mut self.tx, &data);
                         }
-                        ReplyDecoder::results(results_decoder(true, Some(st.columns.clone())))
+                        ReplyDecoder::results(
+                            open.info.results_decoder(true, Some(st.columns.clone())),
+                        )
                     }
                     Err(e) => {
                         refuse(
@@ -1532,10 +1543,9 @@ impl<C: Caller> Engine<C> {
                             Self::write_command(open, &mut self.tx, &data);
                         }
                         Self::write_command(open, &mut self.tx, &self.scratch);
-                        let mut decoder = TextResultDecoder::new_binary(capabilities);
-                        if open.info.cache_metadata {
-                            decoder = decoder.with_metadata_cache(Some(prepared.columns.clone()));
-                        }
+                        let decoder = open
+                            .info
+                            .results_decoder(true, Some(prepared.columns.clone()));
                         inf.decoder = ReplyDecoder::results(decoder);
                         // The execution is the reply now awaited, and its bound starts now.
                         inf.run_until = inf.pending.timeout.map(|t| deadline(now, t));
