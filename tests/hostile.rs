@@ -219,26 +219,47 @@ fn lenenc_str(p: &mut Vec<u8>, s: &[u8]) {
 
 /// A BIGINT column definition named `name`.
 fn column(name: &str) -> Vec<u8> {
+    column_of(name, 0x08, 63) // LONGLONG
+}
+
+fn column_of(name: &str, kind: u8, charset: u16) -> Vec<u8> {
     let mut p = Vec::new();
     for s in [&b"def"[..], b"", b"", b"", name.as_bytes(), b""] {
         lenenc_str(&mut p, s);
     }
     p.push(0x0c);
-    p.extend_from_slice(&63u16.to_le_bytes());
+    p.extend_from_slice(&charset.to_le_bytes());
     p.extend_from_slice(&20u32.to_le_bytes());
-    p.push(0x08); // LONGLONG
+    p.push(kind);
     p.extend_from_slice(&0u16.to_le_bytes());
     p.push(0);
     p.extend_from_slice(&[0, 0]);
     p
 }
 
-/// Greeting, handshake response, OK. False when the client went away.
+/// Greeting, handshake response, OK, and the answer to the client's read of the session's
+/// character set and `sql_mode`. False when the client went away.
 async fn handshake(c: &mut Conn, caps: u32) -> bool {
     c.send(0, &greeting(caps)).await;
     match c.recv().await {
-        Some((1, _)) => {
-            c.send(2, OK).await;
+        Some((1, _)) => c.send(2, OK).await,
+        _ => return false,
+    }
+    match c.recv().await {
+        Some((0, cmd)) if cmd.first() == Some(&0x03) => {
+            let values: [&[u8]; 4] = [b"utf8mb4", b"utf8mb4", b"", b"*"];
+            c.send(1, &[4]).await;
+            for (i, _) in values.iter().enumerate() {
+                let col = column_of(&format!("c{i}"), 0xfd, 45); // VAR_STRING, utf8mb4
+                c.send(2 + i as u8, &col).await;
+            }
+            c.send(6, EOF).await;
+            let mut row = Vec::new();
+            for v in values {
+                lenenc_str(&mut row, v);
+            }
+            c.send(7, &row).await;
+            c.send(8, EOF).await;
             true
         }
         _ => false,

@@ -24,6 +24,9 @@ pub(crate) enum Command {
     /// `COM_STMT_RESET` of a cached statement (a no-op answered locally when not cached).
     ResetStmt(Arc<str>),
     InitDb(String),
+    /// The engine's own: reads the session's escaping rules
+    /// ([`READ_ESCAPING`](super::escaping::READ_ESCAPING)).
+    ReadEscaping,
     Ping,
     ResetConnection,
     /// Local, no I/O: from now on only this transaction's commands are sent.

@@ -7,6 +7,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio_util::codec::{Framed, FramedParts};
 
 use super::engine::ConnInfo;
+use super::escaping::{Escaping, READ_ESCAPING};
 use super::session::Replay;
 use super::transport::Transport;
 use crate::codec::PacketCodec;
@@ -20,6 +21,7 @@ use crate::protocol::handshake::{self, Handshake, HandshakeResponse};
 use crate::protocol::response::{self, ErrPacket};
 use crate::protocol::resultset::QueryEvent;
 use crate::protocol::ProtocolError;
+use crate::row::Row;
 
 /// An authenticated connection, ready for commands: the transport, any bytes already read
 /// from it, and the facts the engine needs.
@@ -80,6 +82,7 @@ pub(crate) async fn connect(opts: &Opts, db: Option<&str>, replay: &[Replay]) ->
                 Err(e) => return Err(e),
             }
         }
+        read_escaping(&mut conn).await?;
         Ok(conn.into_live())
     };
     match tokio::time::timeout(opts.connect_timeout(), fut).await {
@@ -238,6 +241,7 @@ async fn connect_inner(opts: &Opts, db: Option<&str>) -> Result<Handshaken> {
             status: ok.status,
             cache_metadata: mariadb_capabilities & MARIADB_CLIENT_CACHE_METADATA != 0,
             rejected: Vec::new(),
+            escaping: Escaping::from_status(ok.status),
         },
     };
     for sql in opts.init_sql() {
@@ -311,18 +315,29 @@ fn tls_handshake_error(e: std::io::Error) -> Error {
 /// Runs one statement to completion on a connection that is not yet driven by the engine,
 /// discarding any rows.
 async fn run_statement(live: &mut Handshaken, sql: &str) -> Result<()> {
+    run(live, sql).await.map(drop)
+}
+
+/// Runs one statement to completion on a connection that is not yet driven by the engine;
+/// returns the first row of its first result set.
+async fn run(live: &mut Handshaken, sql: &str) -> Result<Option<Row>> {
     let mut buf = BytesMut::with_capacity(sql.len() + 1);
     command::com_query(&mut buf, sql);
     live.framed.codec_mut().reset_seq();
     live.framed.send(&buf[..]).await?;
     let mut decoder = live.info.results_decoder(false, None);
     let mut result = Ok(());
+    let (mut columns, mut first) = (None, None);
     while !decoder.is_done() {
         let packet = next_packet(&mut live.framed).await?;
         match decoder.feed(packet)? {
             Some(QueryEvent::Err(err)) => result = Err(Error::server(err).with_query(sql)),
             Some(QueryEvent::Ok(ok)) => live.info.status = ok.status,
             Some(QueryEvent::ResultSetEnd { status, .. }) => live.info.status = status,
+            Some(QueryEvent::Columns(cols)) if columns.is_none() => columns = Some(cols),
+            Some(QueryEvent::Row(values)) if first.is_none() => {
+                first = columns.clone().map(|cols| Row::new(cols, values));
+            }
             Some(QueryEvent::LocalInfile(_)) => {
                 live.framed.send(&[][..]).await?;
                 result = Err(Error::usage("LOAD DATA LOCAL INFILE is disabled").with_query(sql));
@@ -331,7 +346,22 @@ async fn run_statement(live: &mut Handshaken, sql: &str) -> Result<()> {
         }
     }
     live.framed.codec_mut().reset_seq();
-    result
+    result.map(|()| first)
+}
+
+/// Reads the session's escaping rules, once the init statements and the replay have run.
+async fn read_escaping(live: &mut Handshaken) -> Result<()> {
+    let mut escaping = Escaping::from_status(live.info.status);
+    match run(live, READ_ESCAPING).await {
+        Ok(row) => escaping.learn(row.as_ref()),
+        Err(e) if e.kind() == ErrorKind::Server => {
+            tracing::warn!(error = %e, "the session's character set could not be read: string parameters will not be interpolated");
+            escaping.learn(None);
+        }
+        Err(e) => return Err(e),
+    }
+    live.info.escaping = escaping;
+    Ok(())
 }
 
 /// Kills the statement running on connection `id` from a new connection.

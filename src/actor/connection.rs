@@ -594,11 +594,14 @@ impl Handler<GetInfo> for Connection {
     type Result = Option<ConnectionInfo>;
 
     fn handle(&mut self, _msg: GetInfo, _ctx: &mut Self::Context) -> Self::Result {
-        self.engine.info().map(|i| ConnectionInfo {
-            connection_id: i.connection_id,
-            server_version: i.server_version.clone(),
-            is_mariadb: i.is_mariadb,
-            status: i.status,
+        let (info, escaping) = self.engine.info()?;
+        Some(ConnectionInfo {
+            connection_id: info.connection_id,
+            server_version: info.server_version.clone(),
+            is_mariadb: info.is_mariadb,
+            status: info.status,
+            character_set: escaping.charset().map(str::to_string),
+            no_backslash_escapes: escaping.no_backslash_escapes(),
         })
     }
 }

@@ -22,9 +22,9 @@ use bytes::{Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::{
-    changes_session, encode_exec, is_call, is_commit, is_long_data, is_rollback,
-    overrides_for_itself, CmdOpts, Command,
+    changes_session, encode_exec, is_call, is_commit, is_long_data, is_rollback, CmdOpts, Command,
 };
+use super::escaping::{Escaping, Need, READ_ESCAPING};
 use super::reply::{Caller, Reply};
 use super::session::{Replay, TrackedSession};
 use super::stmt_cache::{CachedStmt, StmtCache};
@@ -32,13 +32,12 @@ use crate::codec::{CodecError, PacketCodec};
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::Opts;
 use crate::protocol::command;
-use crate::protocol::constants::status::{
-    SERVER_STATUS_IN_TRANS, SERVER_STATUS_NO_BACKSLASH_ESCAPES,
-};
+use crate::protocol::constants::status::SERVER_STATUS_IN_TRANS;
 use crate::protocol::response::{self, ErrPacket, OkPacket};
 use crate::protocol::resultset::{Column, QueryEvent, TextResultDecoder};
 use crate::protocol::statement::{self, PrepareDecoder, PrepareEvent};
-use crate::protocol::value::escape::{interpolate, EscapeContext};
+use crate::protocol::value::escape::interpolate;
+use crate::protocol::value::Value;
 use crate::protocol::ProtocolError;
 use crate::row::{QueryResult, Row};
 use crate::statement::Statement;
@@ -69,6 +68,8 @@ pub(crate) struct ConnInfo {
     pub(crate) cache_metadata: bool,
     /// Tracked variables the server refused to take back on this connection.
     pub(crate) rejected: Vec<String>,
+    /// The session's escaping rules, as read once the connection was set up.
+    pub(crate) escaping: Escaping,
 }
 
 impl ConnInfo {
@@ -136,18 +137,15 @@ struct Open {
     kill: Kill,
     /// When the connection is closed for being idle (set while it is idle).
     idle_until: Option<Instant>,
-    /// The session's `sql_mode` has `NO_BACKSLASH_ESCAPES`, as the status flags of the last
-    /// reply to a statement without settings of its own said.
-    no_backslash_escapes: bool,
+    /// The session's escaping rules, kept current from each reply.
+    escaping: Escaping,
 }
 
 impl Open {
     /// Takes the status flags of a reply to `cmd`.
     fn set_status(&mut self, status: u16, cmd: &Command) {
         self.info.status = status;
-        if !overrides_for_itself(cmd) {
-            self.no_backslash_escapes = status & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0;
-        }
+        self.escaping.on_status(status, cmd);
     }
 }
 
@@ -191,6 +189,24 @@ struct Pending<C> {
 }
 
 impl<C: Caller> Pending<C> {
+    /// One of the engine's own commands, run for `template`'s sake (in its transaction, by
+    /// its deadline), answering `caller`.
+    fn internal(cmd: Command, template: &Pending<C>, caller: C) -> Self {
+        Pending {
+            cmd,
+            caller,
+            retry_safe: true,
+            deadline: template.deadline,
+            timeout: None,
+            in_trans: false,
+            retries: 0,
+            internal: true,
+            txn: template.txn,
+            ends_txn: false,
+            may_have_run: false,
+        }
+    }
+
     fn fail(self, e: Error) {
         let mut e = match self.cmd.sql() {
             Some(sql) if e.query().is_none() => e.with_query(sql),
@@ -418,9 +434,10 @@ impl<C: Caller> Engine<C> {
     }
 
     /// The open connection's facts.
-    pub(crate) fn info(&self) -> Option<&ConnInfo> {
+    /// The open connection's facts and the session's escaping rules.
+    pub(crate) fn info(&self) -> Option<(&ConnInfo, &Escaping)> {
         match &self.phase {
-            Phase::Open(open) => Some(&open.info),
+            Phase::Open(open) => Some((&open.info, &open.escaping)),
             _ => None,
         }
     }
@@ -624,13 +641,14 @@ impl<C: Caller> Engine<C> {
         let codec = PacketCodec::new(self.opts.max_allowed_packet());
         self.rx.clear();
         self.tx.clear();
-        let no_backslash_escapes = info.status & SERVER_STATUS_NO_BACKSLASH_ESCAPES != 0;
+        let mut info = info;
+        let escaping = std::mem::take(&mut info.escaping);
         self.phase = Phase::Open(Open {
             info,
             codec,
             kill: Kill::None,
             idle_until: None,
-            no_backslash_escapes,
+            escaping,
         });
         self.advance(now);
     }
@@ -1267,10 +1285,29 @@ impl<C: Caller> Engine<C> {
                 ReplyDecoder::results(open.info.results_decoder(false, None))
             }
             Command::QueryWith(sql, params) => {
-                let ctx = EscapeContext {
-                    no_backslash_escapes: open.no_backslash_escapes,
-                    charset: self.session.charset(),
-                    hex_strings: false,
+                let strings = params
+                    .iter()
+                    .any(|v| matches!(v, Value::Bytes(_) | Value::Json(_)));
+                let ctx = match open.escaping.need(strings) {
+                    Need::Known(ctx) => ctx,
+                    Need::Read => {
+                        // Find out under which rules the server will read it, then send it.
+                        let read =
+                            Pending::internal(Command::ReadEscaping, &pending, C::detached());
+                        self.queue.push_front(pending);
+                        self.queue.push_front(read);
+                        return self.send_next(now);
+                    }
+                    Need::Unknown => {
+                        refuse(
+                            pending,
+                            Error::usage(
+                                "cannot bind the parameters: the session's character set is \
+                                 not known; use a prepared statement (prepare/exec) instead",
+                            ),
+                        );
+                        return Ok(());
+                    }
                 };
                 match interpolate(sql, params, &ctx) {
                     Ok(full) => {
@@ -1320,6 +1357,10 @@ impl<C: Caller> Engine<C> {
                     }
                 }
             },
+            Command::ReadEscaping => {
+                command::com_query(&mut self.scratch, READ_ESCAPING);
+                ReplyDecoder::results(open.info.results_decoder(false, None))
+            }
             Command::InitDb(db) => {
                 command::com_init_db(&mut self.scratch, db);
                 ReplyDecoder::Simple
@@ -1346,6 +1387,7 @@ impl<C: Caller> Engine<C> {
             Command::Claim(_) | Command::Release(_) | Command::CloseStmt(_) => return Ok(()),
         };
         Self::write_command(open, &mut self.tx, &self.scratch);
+        open.escaping.on_write(&pending.cmd);
         let reply_seq = open.codec.seq();
         if pending.txn.is_some() && pending.txn == self.active_txn {
             self.txn_ended = false;
@@ -1454,7 +1496,8 @@ impl<C: Caller> Engine<C> {
                     match OkPacket::parse(&payload, capabilities) {
                         Ok(ok) => {
                             open.set_status(ok.status, &inf.pending.cmd);
-                            self.session.track(&ok, &mut self.current_db);
+                            let charset = self.session.track(&ok, &mut self.current_db);
+                            open.escaping.on_tracked(charset, &inf.pending.cmd);
                             if let Command::InitDb(db) = &inf.pending.cmd {
                                 // Remembered, so a reconnect selects it again.
                                 self.current_db = Some(db.clone());
@@ -1573,7 +1616,8 @@ impl<C: Caller> Engine<C> {
                     None => {}
                     Some(QueryEvent::Ok(ok)) => {
                         open.set_status(ok.status, &inf.pending.cmd);
-                        self.session.track(&ok, &mut self.current_db);
+                        let charset = self.session.track(&ok, &mut self.current_db);
+                        open.escaping.on_tracked(charset, &inf.pending.cmd);
                         results.push(QueryResult::Exec(ok.into()));
                         inf.answered = true;
                     }
@@ -1739,6 +1783,16 @@ impl<C: Caller> Engine<C> {
         {
             self.txn_ended = true;
         }
+        if let (Command::ReadEscaping, Phase::Open(open)) = (&p.cmd, &mut self.phase) {
+            let row = match &result {
+                Ok(Reply::Results(results)) => results.iter().find_map(|r| match r {
+                    QueryResult::Rows { rows, .. } => rows.first(),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            open.escaping.learn(row);
+        }
         match result {
             Ok(reply) => inf.pending.caller.answer(Ok(reply)),
             Err(e) => inf.pending.fail(e),
@@ -1750,6 +1804,11 @@ impl<C: Caller> Engine<C> {
     /// other command; the caller is answered when the last of these is done.
     fn restore_after_reset(&mut self) {
         self.session = TrackedSession::default();
+        if let Phase::Open(open) = &mut self.phase {
+            // The reset put the handshake's character set and the global sql_mode back, and
+            // the init statements run again: read the rules before interpolating.
+            open.escaping.forget();
+        }
         // The reset deallocated every prepared statement.
         self.forget_statements();
         let Some(inf) = self.in_flight.pop_front() else {
@@ -1768,30 +1827,20 @@ impl<C: Caller> Engine<C> {
         }
         steps.extend(self.opts.init_sql().iter().cloned().map(Command::Query));
         let template = inf.pending;
-        let (txn, until) = (template.txn, template.deadline);
-        let make = |cmd: Command, caller: C| Pending {
-            cmd,
-            caller,
-            retry_safe: true,
-            deadline: until,
-            timeout: None,
-            in_trans: false,
-            retries: 0,
-            internal: true,
-            txn,
-            ends_txn: false,
-            may_have_run: false,
-        };
         let Some(last) = steps.pop() else {
             template.caller.answer(Ok(Reply::Ok(OkPacket::default())));
             return;
         };
         let mut restore: Vec<Pending<C>> = steps
             .into_iter()
-            .map(|cmd| make(cmd, C::detached()))
+            .map(|cmd| Pending::internal(cmd, &template, C::detached()))
             .collect();
         // The caller is answered with the last step.
-        restore.push(make(last, template.caller));
+        let last = Pending::internal(last, &template, C::detached());
+        restore.push(Pending {
+            caller: template.caller,
+            ..last
+        });
         for p in restore.into_iter().rev() {
             self.queue.push_front(p);
         }

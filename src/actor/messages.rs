@@ -186,6 +186,11 @@ pub struct ConnectionInfo {
     pub is_mariadb: bool,
     /// Status flags of the last reply.
     pub status: u16,
+    /// The session's `character_set_client` as the client knows it, or `None` while it is not
+    /// known (it is read again before a string is interpolated).
+    pub character_set: Option<String>,
+    /// `NO_BACKSLASH_ESCAPES` is in the session's `sql_mode`.
+    pub no_backslash_escapes: bool,
 }
 
 impl Message for GetInfo {

@@ -1,7 +1,7 @@
 //! The actors: one [`Connection`] actor per server connection, run under an
 //! [`actix::Supervisor`], over a sans-IO [engine](engine) that decides what the connection does.
 //!
-//! Layers, lowest first: `command`, `reply`, `stmt_cache` and `session` (the engine's model),
+//! Layers, lowest first: `command`, `reply`, `stmt_cache`, `session` and `escaping` (the engine's model),
 //! `engine` (the state machine), `channel` (callers that answer over channels), `connect`
 //! and `transport` (opening a socket and the handshake), `connection` (the actor).
 pub(crate) mod channel;
@@ -9,6 +9,7 @@ pub(crate) mod command;
 mod connect;
 pub(crate) mod connection;
 pub(crate) mod engine;
+mod escaping;
 pub mod messages;
 pub(crate) mod reply;
 mod session;

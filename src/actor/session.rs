@@ -14,6 +14,15 @@ pub(crate) struct TrackedSession {
     pub(crate) untracked_change: bool,
 }
 
+/// What a reply's session tracking data says of `character_set_client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Charset {
+    Unchanged,
+    Changed(String),
+    /// The data could not be read: it may have changed.
+    Unreadable,
+}
+
 /// One statement that restores a tracked variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Replay {
@@ -23,18 +32,29 @@ pub(crate) struct Replay {
 
 impl TrackedSession {
     /// Records the session changes an OK packet reports; a schema change goes to `current_db`.
-    pub(crate) fn track(&mut self, ok: &OkPacket, current_db: &mut Option<String>) {
+    /// Returns what it says of `character_set_client`.
+    pub(crate) fn track(&mut self, ok: &OkPacket, current_db: &mut Option<String>) -> Charset {
         if ok.status & SERVER_SESSION_STATE_CHANGED == 0 || ok.session_state.is_empty() {
-            return;
+            return Charset::Unchanged;
         }
+        let mut charset = Charset::Unchanged;
         match parse_session_changes(&ok.session_state) {
             Ok(changes) => {
                 for change in changes {
+                    if let SessionChange::SystemVariable { name, value } = &change {
+                        if name.eq_ignore_ascii_case("character_set_client") {
+                            charset = Charset::Changed(value.clone());
+                        }
+                    }
                     self.apply(change, current_db);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "unreadable session state change"),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable session state change");
+                charset = Charset::Unreadable;
+            }
         }
+        charset
     }
 
     fn apply(&mut self, change: SessionChange, current_db: &mut Option<String>) {
@@ -49,15 +69,6 @@ impl TrackedSession {
             SessionChange::StateChanged => self.untracked_change = true,
             _ => {}
         }
-    }
-
-    /// The character set the server reads statements in (`character_set_client`).
-    pub(crate) fn charset(&self) -> &str {
-        self.variables
-            .iter()
-            .rev()
-            .find(|(n, _)| n == "character_set_client")
-            .map_or("utf8mb4", |(_, v)| v.as_str())
     }
 
     /// Stops restoring a variable (the server refused its replay).

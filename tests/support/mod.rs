@@ -52,3 +52,14 @@ pub fn table_name(prefix: &str, srv: &TestServer, test: &str) -> String {
         .collect();
     format!("{prefix}_{test}_{name}")
 }
+
+/// Creates table `name` afresh (dropping any left by an earlier run) with `columns`, the text
+/// between the parentheses of `CREATE TABLE`.
+pub async fn fresh_table(c: &actix_mysql::Client, name: &str, columns: &str) {
+    c.execute(format!("DROP TABLE IF EXISTS {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("drop {name}: {e}"));
+    c.execute(format!("CREATE TABLE {name} ({columns})"))
+        .await
+        .unwrap_or_else(|e| panic!("create {name}: {e}"));
+}

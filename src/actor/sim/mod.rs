@@ -26,6 +26,7 @@ use rand::{Rng, SeedableRng};
 
 use super::command::{CmdOpts, Command};
 use super::engine::{Action, ConnInfo, Engine, Input};
+use super::escaping::Escaping;
 use super::reply::{Caller, Reply};
 use crate::error::{Error, ErrorKind, Result};
 use crate::opts::{Opts, ReconnectPolicy};
@@ -735,6 +736,7 @@ impl Sim {
                                 status: SERVER_STATUS_AUTOCOMMIT,
                                 cache_metadata: false,
                                 rejected: Vec::new(),
+                                escaping: Escaping::known("utf8mb4"),
                             };
                             self.engine.on_connected(info, now);
                         }

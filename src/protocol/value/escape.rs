@@ -98,7 +98,7 @@ pub enum InterpolateError {
         got: usize,
     },
     /// A string parameter cannot be escaped safely under this character set.
-    #[error("cannot escape string parameters safely under character set {0:?}")]
+    #[error("cannot escape string parameters safely under character set {0:?}; use a prepared statement (prepare/exec) instead")]
     UnsafeCharset(String),
     /// The statement's text changes how the server reads it (an executable comment, a
     /// per-statement `sql_mode` or character set, a batch that changes them before a
